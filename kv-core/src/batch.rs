@@ -110,7 +110,9 @@ mod tests {
     #[test]
     fn limits_hold_at_both_ends() {
         assert!(Batch::new(vec![]).is_err());
-        let full: Vec<_> = (0..MAX_BATCH_OPS).map(|i| put(&format!("k{i:03}"), 0)).collect();
+        let full: Vec<_> = (0..MAX_BATCH_OPS)
+            .map(|i| put(&format!("k{i:03}"), 0))
+            .collect();
         assert!(Batch::new(full.clone()).is_ok());
         let mut over = full;
         over.push(put("k999", 0));
@@ -122,7 +124,9 @@ mod tests {
         // Four keys of 2 bytes and four values of 262,142 bytes: exactly 1 MiB.
         let per_value = (MAX_BATCH_BYTES - 8) / 4;
         let ops = |extra: usize| -> Vec<BatchOp> {
-            (0..4).map(|i| put(&format!("k{i}"), per_value + usize::from(i == 0) * extra)).collect()
+            (0..4)
+                .map(|i| put(&format!("k{i}"), per_value + usize::from(i == 0) * extra))
+                .collect()
         };
         assert!(Batch::new(ops(0)).is_ok());
         assert!(Batch::new(ops(1)).is_err());

@@ -37,7 +37,11 @@ impl<S: KvStore> Instrumented<S> {
         &self.inner
     }
 
-    async fn observe<T>(&self, op: &'static str, fut: impl Future<Output = Result<T>>) -> Result<T> {
+    async fn observe<T>(
+        &self,
+        op: &'static str,
+        fut: impl Future<Output = Result<T>>,
+    ) -> Result<T> {
         let span = tracing::debug_span!("kv", backend = self.backend, op);
         let started = Instant::now();
         let result = fut.instrument(span).await;
@@ -90,7 +94,8 @@ impl<S: KvStore> KvStore for Instrumented<S> {
     }
 
     async fn batch(&self, partition: &Partition, batch: &Batch) -> Result<Vec<Option<Version>>> {
-        self.observe("batch", self.inner.batch(partition, batch)).await
+        self.observe("batch", self.inner.batch(partition, batch))
+            .await
     }
 
     async fn delete_partition(&self, partition: &Partition) -> Result<()> {

@@ -72,7 +72,11 @@ fn remove(data: &mut Partitions, partition: &Partition, key: &Key) -> bool {
 #[async_trait]
 impl KvStore for InMemoryStore {
     async fn get(&self, partition: &Partition, key: &Key) -> Result<Option<Versioned>> {
-        Ok(self.read()?.get(partition).and_then(|p| p.get(key)).cloned())
+        Ok(self
+            .read()?
+            .get(partition)
+            .and_then(|p| p.get(key))
+            .cloned())
     }
 
     async fn put(
@@ -126,7 +130,11 @@ impl KvStore for InMemoryStore {
         };
         // One more than the page holds tells whether another page follows.
         let mut page: Vec<Entry> = if request.reverse() {
-            range.rev().take(request.page_limit() + 1).map(to_entry).collect()
+            range
+                .rev()
+                .take(request.page_limit() + 1)
+                .map(to_entry)
+                .collect()
         } else {
             range.take(request.page_limit() + 1).map(to_entry).collect()
         };

@@ -70,11 +70,15 @@ pub(crate) fn scan<S: KvStore + ?Sized>(
     })
 }
 
-pub(crate) fn export<S: KvStore + ?Sized>(store: Arc<S>) -> BoxStream<'static, Result<ExportEntry>> {
+pub(crate) fn export<S: KvStore + ?Sized>(
+    store: Arc<S>,
+) -> BoxStream<'static, Result<ExportEntry>> {
     paginate(None, move |token| {
         let store = Arc::clone(&store);
         async move {
-            let page = store.export_page(token.as_deref(), DEFAULT_PAGE_SIZE).await?;
+            let page = store
+                .export_page(token.as_deref(), DEFAULT_PAGE_SIZE)
+                .await?;
             Ok((page.entries, page.next_page_token))
         }
     })

@@ -456,11 +456,31 @@ mod tests {
     #[test]
     fn empty_ranges_are_detected() {
         let empty = |o: ScanOptions| ScanRequest::new(&o).unwrap().is_empty();
-        assert!(empty(ScanOptions::new().with_start(b"b".to_vec()).with_end(b"b".to_vec())));
-        assert!(empty(ScanOptions::new().with_start(b"c".to_vec()).with_end(b"b".to_vec())));
-        assert!(empty(ScanOptions::new().with_after(b"a".to_vec()).with_end(b"a\x00".to_vec())));
-        assert!(!empty(ScanOptions::new().with_after(b"a".to_vec()).with_end(b"a\x00\x00".to_vec())));
-        assert!(empty(ScanOptions::new().with_prefix(b"a".to_vec()).with_start(b"b".to_vec())));
+        assert!(empty(
+            ScanOptions::new()
+                .with_start(b"b".to_vec())
+                .with_end(b"b".to_vec())
+        ));
+        assert!(empty(
+            ScanOptions::new()
+                .with_start(b"c".to_vec())
+                .with_end(b"b".to_vec())
+        ));
+        assert!(empty(
+            ScanOptions::new()
+                .with_after(b"a".to_vec())
+                .with_end(b"a\x00".to_vec())
+        ));
+        assert!(!empty(
+            ScanOptions::new()
+                .with_after(b"a".to_vec())
+                .with_end(b"a\x00\x00".to_vec())
+        ));
+        assert!(empty(
+            ScanOptions::new()
+                .with_prefix(b"a".to_vec())
+                .with_start(b"b".to_vec())
+        ));
         assert!(empty(ScanOptions::new().with_end(Vec::new())));
         assert!(empty(ScanOptions::new().with_limit(0)));
         assert!(!empty(ScanOptions::new()));
@@ -470,10 +490,21 @@ mod tests {
     fn bad_options_are_invalid_arguments() {
         let err = |o: ScanOptions| ScanRequest::new(&o).unwrap_err().kind();
         use crate::ErrorKind::InvalidArgument;
-        assert_eq!(err(ScanOptions::new().with_start(b"a".to_vec()).with_after(b"a".to_vec())), InvalidArgument);
+        assert_eq!(
+            err(ScanOptions::new()
+                .with_start(b"a".to_vec())
+                .with_after(b"a".to_vec())),
+            InvalidArgument
+        );
         assert_eq!(err(ScanOptions::new().with_page_size(0)), InvalidArgument);
-        assert_eq!(err(ScanOptions::new().with_end(vec![0; MAX_KEY_LEN + 1])), InvalidArgument);
-        assert_eq!(err(ScanOptions::new().with_page_token("not a token")), InvalidArgument);
+        assert_eq!(
+            err(ScanOptions::new().with_end(vec![0; MAX_KEY_LEN + 1])),
+            InvalidArgument
+        );
+        assert_eq!(
+            err(ScanOptions::new().with_page_token("not a token")),
+            InvalidArgument
+        );
         assert_eq!(err(ScanOptions::new().with_page_token("")), InvalidArgument);
     }
 
@@ -488,14 +519,18 @@ mod tests {
         assert_eq!(req.page_limit(), 2);
         let page = req.page(vec![entry(b"a"), entry(b"b")], true).unwrap();
         let token = page.next_page_token.unwrap();
-        let next = ScanRequest::new(&ScanOptions::new().with_page_size(2).with_page_token(&token)).unwrap();
+        let next = ScanRequest::new(&ScanOptions::new().with_page_size(2).with_page_token(&token))
+            .unwrap();
         assert_eq!(next.range.lower, Bound::Excluded(b"b".to_vec()));
         assert_eq!(next.remaining, Some(3));
         let reversed = ScanOptions::new().reversed().with_page_token(token);
         assert!(ScanRequest::new(&reversed).is_err());
         // The last page of a limit has no token.
         let req = ScanRequest::new(&ScanOptions::new().with_limit(1)).unwrap();
-        assert_eq!(req.page(vec![entry(b"a")], true).unwrap().next_page_token, None);
+        assert_eq!(
+            req.page(vec![entry(b"a")], true).unwrap().next_page_token,
+            None
+        );
     }
 
     proptest! {

@@ -87,14 +87,22 @@ pub trait KvStore: Debug + Send + Sync + 'static {
 pub trait KvStoreExt {
     /// Every entry matching `options`, in order, fetched page by page. The stream owns what it
     /// needs. It ends with an error if the driver repeats a page token.
-    fn scan(&self, partition: &Partition, options: ScanOptions) -> BoxStream<'static, Result<Entry>>;
+    fn scan(
+        &self,
+        partition: &Partition,
+        options: ScanOptions,
+    ) -> BoxStream<'static, Result<Entry>>;
 
     /// Every entry of every partition, page by page.
     fn export(&self) -> BoxStream<'static, Result<ExportEntry>>;
 }
 
 impl<S: KvStore + ?Sized> KvStoreExt for Arc<S> {
-    fn scan(&self, partition: &Partition, options: ScanOptions) -> BoxStream<'static, Result<Entry>> {
+    fn scan(
+        &self,
+        partition: &Partition,
+        options: ScanOptions,
+    ) -> BoxStream<'static, Result<Entry>> {
         pagination::scan(Arc::clone(self), partition.clone(), options)
     }
 
@@ -142,14 +150,19 @@ pub mod export_token {
     pub fn decode(token: &str) -> Result<(Partition, Key)> {
         let bad = || Error::invalid("malformed export page token");
         let raw = URL_SAFE_NO_PAD.decode(token).map_err(|_| bad())?;
-        let (body, crc) = raw.split_at_checked(raw.len().checked_sub(4).ok_or_else(bad)?).ok_or_else(bad)?;
+        let (body, crc) = raw
+            .split_at_checked(raw.len().checked_sub(4).ok_or_else(bad)?)
+            .ok_or_else(bad)?;
         if crc32fast::hash(body).to_be_bytes() != crc || body.len() < 2 {
             return Err(bad());
         }
         let plen = u16::from_be_bytes([body[0], body[1]]) as usize;
         let rest = &body[2..];
         let (p, k) = rest.split_at_checked(plen).ok_or_else(bad)?;
-        Ok((Partition::new(p).map_err(|_| bad())?, Key::new(k).map_err(|_| bad())?))
+        Ok((
+            Partition::new(p).map_err(|_| bad())?,
+            Key::new(k).map_err(|_| bad())?,
+        ))
     }
 
     #[cfg(test)]

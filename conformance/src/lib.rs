@@ -1,0 +1,266 @@
+//! The metakv conformance suite: the contract (`CONTRACT.md`) made executable.
+//!
+//! Every behaviour is a `pub async fn` in [`behaviours`] taking a [`TestContext`], named as a
+//! sentence. [`suite!`] expands to one `#[tokio::test]` per behaviour for a driver, so a
+//! driver's whole conformance test is:
+//!
+//! ```ignore
+//! // kv-foo/tests/conformance.rs
+//! kv_conformance::suite!(kv_foo::testing::fixture);
+//! ```
+//!
+//! where `fixture` is an `async fn() -> Option<Arc<dyn Fixture>>` that returns `None` (after
+//! [`endpoint`] printed why) when the backend is not there. With `KV_TEST_MODE=required` a
+//! missing or unreachable backend fails the tests instead (CI sets it).
+//!
+//! # Contract
+//!
+//! The behaviours cover the whole of `CONTRACT.md`: limits at and one byte over each bound;
+//! binary round trips; every condition against every state of a key; versions (fresh on every
+//! write, equal between write and read); scan order, bounds, limits, reverse and page tokens;
+//! partition isolation; atomic batches; `delete_partition` and export; concurrency
+//! (read-modify-write, create races, scans under writes, two independently opened stores);
+//! a model-based property test; `close` and cancellation.
+#![warn(missing_docs)]
+
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use kv_core::{KvStore, Partition};
+
+pub mod behaviours;
+mod harness;
+
+pub use harness::{Selection, TestMode, endpoint, select};
+
+/// Opens stores on one database. Each test gets its own fixture; `open` may be called more than
+/// once, and every store it returns must see the same data (they act as independent clients of
+/// one database).
+#[async_trait]
+pub trait Fixture: Send + Sync + 'static {
+    /// A short name of the backend, for messages.
+    fn name(&self) -> &str;
+
+    /// Opens a store on the fixture's database.
+    async fn open(&self) -> kv_core::Result<Arc<dyn KvStore>>;
+}
+
+/// What a behaviour gets: a store, fresh random partitions, and a way to open a second store.
+pub struct TestContext {
+    fixture: Arc<dyn Fixture>,
+    store: Arc<dyn KvStore>,
+    run: String,
+    partitions: Mutex<Vec<Partition>>,
+}
+
+impl std::fmt::Debug for TestContext {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("TestContext")
+            .field("backend", &self.fixture.name())
+            .field("run", &self.run)
+            .finish()
+    }
+}
+
+impl TestContext {
+    /// Opens the fixture's store; `None` when the backend is unreachable and the test mode
+    /// allows skipping (it panics under `KV_TEST_MODE=required`).
+    pub async fn new(fixture: Arc<dyn Fixture>) -> Option<Self> {
+        let store = match fixture.open().await {
+            Ok(store) => store,
+            Err(e) => {
+                harness::unreachable(fixture.name(), &e);
+                return None;
+            }
+        };
+        let run = format!("kvt-{:012x}-", rand::random::<u64>() & 0xffff_ffff_ffff);
+        Some(Self {
+            fixture,
+            store,
+            run,
+            partitions: Mutex::new(Vec::new()),
+        })
+    }
+
+    /// The store under test.
+    pub fn store(&self) -> &Arc<dyn KvStore> {
+        &self.store
+    }
+
+    /// A partition unique to this test run: a random prefix, then `suffix` (any bytes). Two
+    /// suffixes where one is a byte-prefix of the other give partitions with that relation.
+    pub fn partition(&self, suffix: impl AsRef<[u8]>) -> Partition {
+        let mut name = self.run.as_bytes().to_vec();
+        name.extend_from_slice(suffix.as_ref());
+        let partition = Partition::new(name).expect("test partition names are short");
+        self.partitions
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .push(partition.clone());
+        partition
+    }
+
+    /// The random prefix of every partition of this run.
+    pub fn run_prefix(&self) -> &[u8] {
+        self.run.as_bytes()
+    }
+
+    /// A second store on the same database, opened independently of [`Self::store`].
+    pub async fn open_another(&self) -> Arc<dyn KvStore> {
+        self.fixture
+            .open()
+            .await
+            .expect("a second store opens on the same database")
+    }
+
+    /// Removes the partitions this run created (best effort: a closed store is fine).
+    pub async fn cleanup(self) {
+        let partitions =
+            std::mem::take(&mut *self.partitions.lock().unwrap_or_else(|e| e.into_inner()));
+        for partition in partitions {
+            let _ = self.store.delete_partition(&partition).await;
+        }
+        let _ = self.store.close().await;
+    }
+}
+
+/// A fixture over an [`kv_core::InMemoryStore`]: every `open` is a handle on the same data.
+#[derive(Debug, Default)]
+pub struct MemoryFixture(kv_core::InMemoryStore);
+
+#[async_trait]
+impl Fixture for MemoryFixture {
+    fn name(&self) -> &str {
+        "memory"
+    }
+
+    async fn open(&self) -> kv_core::Result<Arc<dyn KvStore>> {
+        Ok(Arc::new(self.0.clone()))
+    }
+}
+
+/// The setup function for the in-memory store: `suite!(kv_conformance::memory_fixture)`.
+pub async fn memory_fixture() -> Option<Arc<dyn Fixture>> {
+    Some(Arc::new(MemoryFixture::default()))
+}
+
+/// Runs one behaviour against a fixture; what each test of [`suite!`] does.
+pub async fn run<F>(setup: Option<Arc<dyn Fixture>>, behaviour: impl FnOnce(Arc<TestContext>) -> F)
+where
+    F: Future<Output = ()>,
+{
+    let Some(fixture) = setup else { return };
+    let Some(ctx) = TestContext::new(fixture).await else {
+        return;
+    };
+    let ctx = Arc::new(ctx);
+    behaviour(Arc::clone(&ctx)).await;
+    if let Ok(ctx) = Arc::try_unwrap(ctx) {
+        ctx.cleanup().await;
+    }
+}
+
+/// Calls the macro named in braces with the given arguments, then `;` and the name of every
+/// behaviour: the one list the suite is made from.
+/// `for_each_behaviour!({ my_macro } (args))` expands to `my_macro!(args; name, name, ...)`.
+#[macro_export]
+macro_rules! for_each_behaviour {
+    ({ $($callback:tt)+ } ( $($args:tt)* )) => {
+        $($callback)+!(
+            $($args)*;
+            // limits and validation
+            entries_at_every_limit_round_trip,
+            oversized_inputs_are_rejected_before_any_io,
+            bad_scan_options_are_rejected,
+            // basic operations
+            get_of_a_missing_key_is_none,
+            binary_data_round_trips,
+            empty_value_is_a_real_value,
+            written_version_equals_read_version,
+            identical_writes_get_distinct_versions,
+            recreated_key_gets_a_new_version,
+            delete_reports_whether_an_entry_was_removed,
+            // the condition table, one cell each
+            put_none_creates_an_absent_key,
+            put_none_overwrites_a_present_key,
+            put_none_overwrites_a_recreated_key,
+            put_absent_creates_an_absent_key,
+            put_absent_fails_on_a_present_key,
+            put_absent_fails_on_a_recreated_key,
+            put_absent_creates_a_deleted_key,
+            put_exists_fails_on_an_absent_key,
+            put_exists_overwrites_a_present_key,
+            put_exists_overwrites_a_recreated_key,
+            put_exists_fails_on_a_deleted_key,
+            put_version_fails_on_an_absent_key,
+            put_version_overwrites_the_matching_version,
+            put_version_fails_on_a_recreated_key,
+            put_version_fails_on_a_deleted_key,
+            put_version_fails_on_a_stale_version,
+            delete_none_on_an_absent_key_removes_nothing,
+            delete_none_removes_a_present_key,
+            delete_none_removes_a_recreated_key,
+            delete_exists_fails_on_an_absent_key,
+            delete_exists_removes_a_present_key,
+            delete_exists_removes_a_recreated_key,
+            delete_version_fails_on_an_absent_key,
+            delete_version_removes_the_matching_version,
+            delete_version_fails_on_a_recreated_key,
+            delete_version_fails_on_a_deleted_key,
+            // scans
+            scan_returns_keys_in_unsigned_byte_order,
+            scan_in_reverse_returns_decreasing_order,
+            scan_with_prefix_returns_only_matching_keys,
+            scan_bounds_are_start_inclusive_after_exclusive_end_exclusive,
+            scan_limit_caps_the_total_across_pages,
+            scan_of_an_empty_range_yields_nothing,
+            scan_of_a_missing_partition_yields_nothing,
+            scan_pages_concatenate_to_the_full_scan,
+            scan_resumes_exactly_after_the_page_token,
+            scan_rejects_a_malformed_page_token,
+            partitions_are_isolated,
+            // batches
+            batch_applies_every_operation_and_returns_versions,
+            batch_is_all_or_nothing_when_an_operation_fails,
+            batch_checks_each_condition,
+            // administration
+            delete_partition_empties_only_that_partition_and_is_idempotent,
+            export_streams_every_entry_of_every_partition,
+            // concurrency
+            concurrent_version_increments_lose_no_update,
+            concurrent_absent_creates_have_exactly_one_winner,
+            scans_during_writes_keep_order_and_stable_entries,
+            writes_through_one_store_are_read_through_another,
+            // model
+            random_operations_match_a_btreemap_model,
+            // lifecycle
+            closed_store_refuses_every_operation,
+            dropped_operation_leaves_the_store_usable,
+        );
+    };
+}
+
+/// Expands to one `#[tokio::test]` per behaviour, each calling `$setup().await` for its
+/// fixture (an `async fn() -> Option<Arc<dyn Fixture>>`).
+#[macro_export]
+macro_rules! suite {
+    ($setup:path) => {
+        $crate::for_each_behaviour!({ $crate::__suite_tests }($setup));
+    };
+}
+
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __suite_tests {
+    ($setup:path; $($name:ident),* $(,)?) => {
+        $(
+            #[::tokio::test(flavor = "multi_thread", worker_threads = 4)]
+            async fn $name() {
+                $crate::run($setup().await, |ctx| async move {
+                    $crate::behaviours::$name(&ctx).await
+                })
+                .await;
+            }
+        )*
+    };
+}
