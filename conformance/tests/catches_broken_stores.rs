@@ -9,7 +9,7 @@ use futures::FutureExt;
 use kv_conformance::{Fixture, TestContext, behaviours};
 use kv_core::{
     Batch, BatchOp, Condition, DeleteCondition, Error, ExportPage, InMemoryStore, Key, KvStore,
-    Partition, Result, ScanPage, ScanRequest, Value, Version, Versioned, async_trait,
+    Partition, Result, ScanPage, ScanRequest, Value, Version, Versioned, Written, async_trait,
 };
 
 /// A fixture whose stores share one in-memory database and all have the same bug.
@@ -84,7 +84,7 @@ impl KvStore for Buggy {
         })
     }
 
-    async fn put(&self, p: &Partition, k: &Key, v: &Value, c: &Condition) -> Result<Version> {
+    async fn put(&self, p: &Partition, k: &Key, v: &Value, c: &Condition) -> Result<Written> {
         let Bug::ContentVersions = self.1 else {
             return self.0.put(p, k, v, c).await;
         };
@@ -97,8 +97,11 @@ impl KvStore for Buggy {
             },
             c => c.clone(),
         };
-        self.0.put(p, k, v, &c).await?;
-        Ok(content_version(v))
+        let written = self.0.put(p, k, v, &c).await?;
+        Ok(Written {
+            version: content_version(v),
+            ..written
+        })
     }
 
     async fn delete(&self, p: &Partition, k: &Key, c: &DeleteCondition) -> Result<bool> {
@@ -135,7 +138,11 @@ impl KvStore for Buggy {
                     key,
                     value,
                     condition,
-                } => self.0.put(p, key, value, condition).await.map(Some),
+                } => self
+                    .0
+                    .put(p, key, value, condition)
+                    .await
+                    .map(|w| Some(w.version)),
                 BatchOp::Delete { key, condition } => {
                     self.0.delete(p, key, condition).await.map(|_| None)
                 }

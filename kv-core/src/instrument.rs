@@ -16,7 +16,7 @@ use tracing::Instrument as _;
 
 use crate::{
     Batch, Condition, DeleteCondition, ExportPage, Key, KvStore, Partition, Result, ScanPage,
-    ScanRequest, Value, Version, Versioned,
+    ScanRequest, Value, Version, Versioned, Written,
 };
 
 /// Wraps a store and records metrics and spans for each operation.
@@ -73,7 +73,7 @@ impl<S: KvStore> KvStore for Instrumented<S> {
         key: &Key,
         value: &Value,
         condition: &Condition,
-    ) -> Result<Version> {
+    ) -> Result<Written> {
         self.observe("put", self.inner.put(partition, key, value, condition))
             .await
     }

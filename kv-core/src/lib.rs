@@ -50,7 +50,7 @@
 //! let branches = Partition::try_from("branches")?;
 //! let main = Key::try_from("main")?;
 //!
-//! let v1 = store.put(&branches, &main, &Value::try_from("commit-1")?, &Condition::Absent).await?;
+//! let v1 = store.put(&branches, &main, &Value::try_from("commit-1")?, &Condition::Absent).await?.version;
 //! // Compare-and-swap: only succeeds if nobody wrote since we read v1.
 //! store.put(&branches, &main, &Value::try_from("commit-2")?, &Condition::Version(v1)).await?;
 //!
@@ -80,7 +80,9 @@ pub use lifecycle::Lifecycle;
 pub use memory::InMemoryStore;
 pub use scan::{KeyRange, ScanOptions, ScanPage, ScanRequest, prefix_successor};
 pub use store::{ExportEntry, ExportPage, KvStore, KvStoreExt, export_token, scan_page};
-pub use types::{Condition, DeleteCondition, Entry, Key, Partition, Value, Version, Versioned};
+pub use types::{
+    Condition, DeleteCondition, Entry, Key, Partition, Value, Version, Versioned, Written,
+};
 
 // Re-exported so drivers and callers name one version of these.
 pub use async_trait::async_trait;

@@ -11,6 +11,7 @@ use crate::store::export_token;
 use crate::{
     Batch, BatchOp, Condition, DeleteCondition, Entry, Error, ExportEntry, ExportPage, Key,
     KvStore, Lifecycle, Partition, Result, ScanPage, ScanRequest, Value, Version, Versioned,
+    Written,
 };
 
 type Partitions = BTreeMap<Partition, BTreeMap<Key, Versioned>>;
@@ -85,20 +86,23 @@ impl KvStore for InMemoryStore {
         key: &Key,
         value: &Value,
         condition: &Condition,
-    ) -> Result<Version> {
+    ) -> Result<Written> {
         let mut data = self.write()?;
         if !condition.holds(current(&data, partition, key)) {
             return Err(Error::condition_failed());
         }
         let version = self.new_version();
-        data.entry(partition.clone()).or_default().insert(
+        let previous = data.entry(partition.clone()).or_default().insert(
             key.clone(),
             Versioned {
                 value: value.clone(),
                 version: version.clone(),
             },
         );
-        Ok(version)
+        Ok(Written {
+            version,
+            created: previous.is_none(),
+        })
     }
 
     async fn delete(

@@ -8,7 +8,7 @@ use futures::stream::BoxStream;
 
 use crate::{
     Batch, Condition, DeleteCondition, Entry, Key, Partition, Result, ScanOptions, ScanPage,
-    ScanRequest, Value, Version, Versioned, pagination,
+    ScanRequest, Value, Version, Versioned, Written, pagination,
 };
 
 /// One entry of an export: the partition it belongs to and the entry.
@@ -40,15 +40,15 @@ pub trait KvStore: Debug + Send + Sync + 'static {
     /// The value and version at `key`, or `None` when absent.
     async fn get(&self, partition: &Partition, key: &Key) -> Result<Option<Versioned>>;
 
-    /// Writes `value` at `key` if `condition` holds and returns the new version;
-    /// `ConditionFailed` (changing nothing) otherwise.
+    /// Writes `value` at `key` if `condition` holds and returns the new version and whether the
+    /// key was created; `ConditionFailed` (changing nothing) otherwise.
     async fn put(
         &self,
         partition: &Partition,
         key: &Key,
         value: &Value,
         condition: &Condition,
-    ) -> Result<Version>;
+    ) -> Result<Written>;
 
     /// Removes `key` if `condition` holds; returns whether an entry was removed.
     async fn delete(

@@ -234,6 +234,15 @@ impl TryFrom<&str> for Version {
     }
 }
 
+/// What a successful put reports: the new version, and whether the key was absent before.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Written {
+    /// The entry's new version.
+    pub version: Version,
+    /// `true` if the put created the key, `false` if it replaced an existing entry.
+    pub created: bool,
+}
+
 /// A value with its version, as `get` returns it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Versioned {

@@ -6,7 +6,8 @@ use std::sync::{Arc, RwLock};
 use async_trait::async_trait;
 use kv_core::{
     Batch, Condition, DeleteCondition, Entry, Error, ExportEntry, ExportPage, Key, KvStore,
-    Lifecycle, Partition, Result, ScanPage, ScanRequest, Value, Version, Versioned, export_token,
+    Lifecycle, Partition, Result, ScanPage, ScanRequest, Value, Version, Versioned, Written,
+    export_token,
 };
 use redb::{Database, ReadableDatabase, TableDefinition};
 use tokio::sync::{mpsc, oneshot};
@@ -186,7 +187,7 @@ impl KvStore for LocalStore {
         key: &Key,
         value: &Value,
         condition: &Condition,
-    ) -> Result<Version> {
+    ) -> Result<Written> {
         let op = WriteOp::Put {
             partition: partition.clone(),
             key: key.clone(),
@@ -194,7 +195,7 @@ impl KvStore for LocalStore {
             condition: condition.clone(),
         };
         match self.write(op).await? {
-            Reply::Version(v) => Ok(v),
+            Reply::Written(w) => Ok(w),
             other => Err(unexpected(other)),
         }
     }

@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use kv_core::{
     Batch, BatchOp, Condition, DeleteCondition, Error, ErrorKind, Key, Partition, Result, Value,
-    Version,
+    Version, Written,
 };
 use redb::{Database, ReadableTable, Table};
 use tokio::sync::{mpsc, oneshot};
@@ -50,7 +50,7 @@ pub(crate) enum WriteOp {
 
 #[derive(Debug)]
 pub(crate) enum Reply {
-    Version(Version),
+    Written(Written),
     Removed(bool),
     Versions(Vec<Option<Version>>),
     Done,
@@ -186,8 +186,13 @@ fn apply(entries: &mut Entries<'_>, counter: &mut u64, op: &WriteOp) -> Result<R
             condition,
         } => {
             let row = row_key(partition, key);
-            if condition.holds(current_version(entries, &row)?.as_ref()) {
-                Ok(Reply::Version(insert(entries, counter, &row, value)?))
+            let current = current_version(entries, &row)?;
+            if condition.holds(current.as_ref()) {
+                let version = insert(entries, counter, &row, value)?;
+                Ok(Reply::Written(Written {
+                    version,
+                    created: current.is_none(),
+                }))
             } else {
                 Err(Error::condition_failed())
             }

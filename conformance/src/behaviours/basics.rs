@@ -75,7 +75,8 @@ pub async fn written_version_equals_read_version(ctx: &TestContext) {
     let version = store
         .put(&p, &key("c"), &value("x"), &Condition::Absent)
         .await
-        .unwrap();
+        .unwrap()
+        .version;
     assert_eq!(
         store.get(&p, &key("c")).await.unwrap().unwrap().version,
         version
@@ -113,7 +114,8 @@ pub async fn recreated_key_gets_a_new_version(ctx: &TestContext) {
         let version = store
             .put(&p, &key("k"), &value("v"), &Condition::Absent)
             .await
-            .unwrap();
+            .unwrap()
+            .version;
         assert!(
             !seen.contains(&version),
             "version {version} was reused after re-creation"

@@ -74,7 +74,10 @@ pub async fn concurrent_absent_creates_have_exactly_one_winner(ctx: &TestContext
         let mut winners = Vec::new();
         for task in tasks {
             match task.await.unwrap() {
-                (t, Ok(version)) => winners.push((t, version)),
+                (t, Ok(written)) => {
+                    assert!(written.created, "the winning create reports created");
+                    winners.push((t, written.version))
+                }
                 (_, Err(e)) => assert_eq!(e.kind(), ErrorKind::ConditionFailed, "{e:?}"),
             }
         }
@@ -203,13 +206,15 @@ pub async fn writes_through_one_store_are_read_through_another(ctx: &TestContext
         let va = a
             .put(&p, &k, &value(format!("a{i}")), &Condition::None)
             .await
-            .unwrap();
+            .unwrap()
+            .version;
         let seen = b.get(&p, &k).await.unwrap().expect("b sees a's write");
         assert_eq!((seen.value, &seen.version), (value(format!("a{i}")), &va));
         let vb = b
             .put(&p, &k, &value(format!("b{i}")), &Condition::Version(va))
             .await
-            .unwrap();
+            .unwrap()
+            .version;
         assert_eq!(a.get(&p, &k).await.unwrap().unwrap().version, vb);
         if i % 5 == 4 {
             assert!(

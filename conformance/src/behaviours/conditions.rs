@@ -91,9 +91,15 @@ async fn cell(ctx: &TestContext, state: State, op: Op, expect: Expect) {
     let after = store.get(&p, &k).await.unwrap();
     match expect {
         Expect::Writes => {
-            let Ok(Outcome::Put(version)) = result else {
+            let Ok(Outcome::Put(written)) = result else {
                 panic!("{op:?} on a {state:?} key must write, got {result:?}");
             };
+            assert_eq!(
+                written.created,
+                before.is_none(),
+                "`created` says whether the key was absent"
+            );
+            let version = written.version;
             let after = after.expect("the key is present after the write");
             assert_eq!(after.value, new_value);
             assert_eq!(after.version, version);
@@ -125,7 +131,7 @@ async fn cell(ctx: &TestContext, state: State, op: Op, expect: Expect) {
 
 #[derive(Debug)]
 enum Outcome {
-    Put(Version),
+    Put(kv_core::Written),
     Deleted(bool),
 }
 

@@ -29,7 +29,8 @@ pub async fn entries_at_every_limit_round_trip(ctx: &TestContext) {
     let version = store
         .put(&partition, &k, &v, &Condition::Absent)
         .await
-        .expect("put at the limits");
+        .expect("put at the limits")
+        .version;
     let got = store
         .get(&partition, &k)
         .await

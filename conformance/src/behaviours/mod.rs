@@ -43,6 +43,7 @@ pub(crate) async fn put(store: &Arc<dyn KvStore>, p: &Partition, k: &[u8], v: &[
         .put(p, &key(k), &value(v), &Condition::None)
         .await
         .expect("unconditional put succeeds")
+        .version
 }
 
 /// Unconditional delete that must succeed.

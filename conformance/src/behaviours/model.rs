@@ -177,7 +177,9 @@ async fn run_case(store: &Arc<dyn KvStore>, p: &Partition, ops: &[Op]) -> Result
                     store.put(p, &key(kb), &value([*v]), &condition).await,
                     holds,
                 ) {
-                    (Ok(version), true) => model.record_write(kb, vec![*v], version)?,
+                    (Ok(written), true) if written.created != model.entries.contains_key(kb) => {
+                        model.record_write(kb, vec![*v], written.version)?
+                    }
                     (Err(e), false) if e.kind() == ErrorKind::ConditionFailed => {}
                     (result, holds) => {
                         return fail(format!("{condition:?} holds={holds}, got {result:?}"));
