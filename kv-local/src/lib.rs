@@ -34,7 +34,7 @@
 //! let store = LocalStore::open(LocalConfig::at(dir.path())).await?;
 //! let p = Partition::try_from("leases")?;
 //! let k = Key::try_from("job-1")?;
-//! let version = store.put(&p, &k, &Value::try_from("worker-a")?, &Condition::Absent).await?;
+//! let version = store.put(&p, &k, &Value::try_from("worker-a")?, &Condition::Absent).await?.version;
 //! assert_eq!(store.get(&p, &k).await?.unwrap().version, version);
 //! store.close().await?;
 //! # Ok(())

@@ -70,9 +70,7 @@ async fn a_second_open_names_the_file_and_the_holding_process() {
     let stdout = String::from_utf8_lossy(&output.stdout);
     assert!(output.status.success(), "{stdout}");
     assert!(
-        stdout.contains(&format!(
-            "OPEN-ERROR unavailable: database unavailable: local store"
-        )),
+        stdout.contains("OPEN-ERROR unavailable: database unavailable: local store"),
         "{stdout}"
     );
     assert!(
