@@ -70,6 +70,7 @@ pub mod limits;
 mod memory;
 mod pagination;
 mod scan;
+mod secret;
 mod store;
 mod types;
 
@@ -79,6 +80,7 @@ pub use instrument::Instrumented;
 pub use lifecycle::Lifecycle;
 pub use memory::InMemoryStore;
 pub use scan::{KeyRange, ScanOptions, ScanPage, ScanRequest, prefix_successor};
+pub use secret::Secret;
 pub use store::{ExportEntry, ExportPage, KvStore, KvStoreExt, export_token, scan_page};
 pub use types::{
     Condition, DeleteCondition, Entry, Key, Partition, Value, Version, Versioned, Written,

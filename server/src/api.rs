@@ -1,0 +1,145 @@
+//! The JSON shapes of the HTTP API, shared by the server and [`HttpStore`](crate::HttpStore).
+//! Bytes travel as standard base64.
+
+use serde::{Deserialize, Serialize};
+
+/// Standard base64 (with padding), as the API uses for keys, values and bounds.
+pub fn b64(bytes: &[u8]) -> String {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD.encode(bytes)
+}
+
+/// Decodes standard base64; `what` names the field in the error.
+pub fn unb64(text: &str, what: &str) -> kv_core::Result<Vec<u8>> {
+    use base64::Engine as _;
+    base64::engine::general_purpose::STANDARD
+        .decode(text)
+        .map_err(|_| kv_core::Error::invalid(format!("`{what}` is not standard base64")))
+}
+
+/// Query parameters of a scan; bounds are base64.
+#[derive(Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ScanQuery {
+    /// Only keys with this prefix.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub prefix: Option<String>,
+    /// Inclusive lower bound.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub start: Option<String>,
+    /// Exclusive lower bound.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub after: Option<String>,
+    /// Exclusive upper bound.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub end: Option<String>,
+    /// Decreasing order.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reverse: Option<bool>,
+    /// At most this many entries in all.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub limit: Option<usize>,
+    /// Entries per page.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub page_size: Option<usize>,
+    /// From `next_page_token`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub page_token: Option<String>,
+}
+
+/// One entry of a scan page.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct Item {
+    /// Key, base64.
+    pub key: String,
+    /// Value, base64.
+    pub value: String,
+    /// Version (the ETag without quotes).
+    pub version: String,
+}
+
+/// A scan page.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct ScanResponse {
+    /// Entries in scan order.
+    pub items: Vec<Item>,
+    /// Pass as `page_token` to get the next page; absent at the end.
+    pub next_page_token: Option<String>,
+}
+
+/// A put's answer (the version is also in the `ETag` header).
+#[derive(Debug, Serialize, Deserialize)]
+pub struct PutResponse {
+    /// The new version.
+    pub version: String,
+    /// Whether the key was created (also told by 201 vs 200).
+    pub created: bool,
+}
+
+/// A batch request.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BatchRequest {
+    /// 1 to 100 operations, each key once.
+    pub ops: Vec<BatchOpJson>,
+}
+
+/// One batch operation.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BatchOpJson {
+    /// `put` or `delete`.
+    pub op: String,
+    /// Key, base64.
+    pub key: String,
+    /// Value, base64 (puts only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
+    /// `"*"` (must exist) or a version (quoted or not).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub if_match: Option<String>,
+    /// `"*"`: must not exist (puts only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub if_none_match: Option<String>,
+}
+
+/// A batch's answer: one version per operation, `null` for deletes.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct BatchResponse {
+    /// Versions, in operation order.
+    pub versions: Vec<Option<String>>,
+}
+
+/// One entry of an export page.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct ExportItem {
+    /// Partition, base64.
+    pub partition: String,
+    /// Key, base64.
+    pub key: String,
+    /// Value, base64.
+    pub value: String,
+    /// Version.
+    pub version: String,
+}
+
+/// An export page.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct ExportResponse {
+    /// Entries.
+    pub items: Vec<ExportItem>,
+    /// Where to resume; absent at the end.
+    pub next_page_token: Option<String>,
+}
+
+/// Query of an export page.
+#[derive(Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ExportQuery {
+    /// From `next_page_token`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub page_token: Option<String>,
+    /// Entries per page (default 100, at most 1000).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub page_size: Option<usize>,
+}

@@ -1,0 +1,306 @@
+//! The server's configuration: a TOML file with `METAKV_` environment overrides.
+//!
+//! ```toml
+//! [database]
+//! type = "local"            # local | memory
+//!
+//! [database.local]
+//! path = "./metakv-data"
+//!
+//! [server]
+//! listen = "127.0.0.1:7070"
+//!
+//! [server.auth]
+//! tokens = ["change-me"]    # or token_file = "/etc/metakv/tokens"
+//! ```
+//!
+//! Every key can be overridden from the environment: `METAKV_` followed by the key path with
+//! `__` between levels, e.g. `METAKV_DATABASE__TYPE=memory`,
+//! `METAKV_DATABASE__LOCAL__PATH=/data`, `METAKV_SERVER__AUTH__TOKENS=[a,b]`.
+
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use kv_core::{Error, Result, Secret};
+use serde::{Deserialize, Serialize};
+
+/// The whole configuration.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// Which backend, and its settings.
+    pub database: DatabaseConfig,
+    /// The HTTP server.
+    pub server: ServerConfig,
+    /// Logging.
+    pub log: LogConfig,
+}
+
+/// `[database]`: `type` picks the backend; each backend has its own section.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct DatabaseConfig {
+    /// The backend: `local` (default) or `memory`.
+    #[serde(rename = "type")]
+    pub kind: DatabaseType,
+    /// `[database.local]`: the embedded store.
+    #[cfg(feature = "local")]
+    pub local: kv_local::LocalConfig,
+}
+
+/// The backends this binary was built with.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DatabaseType {
+    /// The embedded store in one local file (`kv-local`).
+    #[cfg(feature = "local")]
+    #[cfg_attr(feature = "local", default)]
+    Local,
+    /// In memory, lost at exit: for tests and demos.
+    #[cfg_attr(not(feature = "local"), default)]
+    Memory,
+}
+
+impl DatabaseType {
+    /// The name used in configuration and metrics.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            #[cfg(feature = "local")]
+            DatabaseType::Local => "local",
+            DatabaseType::Memory => "memory",
+        }
+    }
+}
+
+/// `[server]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct ServerConfig {
+    /// Address to listen on. Default `127.0.0.1:7070`; `--listen` and `METAKV_LISTEN` override.
+    pub listen: SocketAddr,
+    /// Largest request body, in bytes (values are at most 384 KiB; batches carry base64 JSON).
+    /// Default 4 MiB.
+    pub body_limit_bytes: usize,
+    /// Time limit of one request, in seconds. Default 30.
+    pub request_timeout_secs: u64,
+    /// Seconds to let in-flight requests finish after SIGTERM. Default 30.
+    pub shutdown_grace_secs: u64,
+    /// Bearer-token authentication.
+    pub auth: AuthConfig,
+    /// TLS; plain HTTP when absent.
+    pub tls: Option<TlsConfig>,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            listen: SocketAddr::from(([127, 0, 0, 1], 7070)),
+            body_limit_bytes: 4 << 20,
+            request_timeout_secs: 30,
+            shutdown_grace_secs: 30,
+            auth: AuthConfig::default(),
+            tls: None,
+        }
+    }
+}
+
+/// `[server.auth]`: accepted bearer tokens. With none configured, authentication is off.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AuthConfig {
+    /// Tokens, inline.
+    pub tokens: Vec<Secret>,
+    /// A file with one token per line (blank lines and `#` comments ignored).
+    pub token_file: Option<PathBuf>,
+}
+
+impl AuthConfig {
+    /// Every accepted token: the inline ones and those of `token_file`.
+    pub fn load_tokens(&self) -> Result<Vec<Secret>> {
+        let mut tokens: Vec<Secret> = self
+            .tokens
+            .iter()
+            .filter(|t| !t.is_empty())
+            .cloned()
+            .collect();
+        if let Some(file) = &self.token_file {
+            let text = std::fs::read_to_string(file).map_err(|e| Error::Config {
+                key: "server.auth.token_file".into(),
+                message: format!("cannot read {}", file.display()),
+                source: Some(Box::new(e)),
+            })?;
+            tokens.extend(
+                text.lines()
+                    .map(str::trim)
+                    .filter(|l| !l.is_empty() && !l.starts_with('#'))
+                    .map(Secret::new),
+            );
+            if tokens.is_empty() {
+                return Err(Error::config(
+                    "server.auth.token_file",
+                    "the file holds no token",
+                ));
+            }
+        }
+        Ok(tokens)
+    }
+}
+
+/// `[server.tls]`: PEM files.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TlsConfig {
+    /// Certificate chain, PEM.
+    pub cert_file: PathBuf,
+    /// Private key, PEM.
+    pub key_file: PathBuf,
+}
+
+/// `[log]`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct LogConfig {
+    /// `text` or `json`.
+    pub format: LogFormat,
+    /// A `tracing` filter such as `info` or `metakv=debug,info`; `RUST_LOG` overrides it.
+    pub level: String,
+}
+
+impl Default for LogConfig {
+    fn default() -> Self {
+        Self {
+            format: LogFormat::Text,
+            level: "info".into(),
+        }
+    }
+}
+
+/// Log line format.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    /// Human-readable.
+    #[default]
+    Text,
+    /// One JSON object per line.
+    Json,
+}
+
+/// Environment variables the server reads itself, besides the `METAKV_<SECTION>__...`
+/// overrides.
+const OWN_VARIABLES: [&str; 2] = ["config", "listen"];
+
+impl Config {
+    /// Loads the defaults, then `file` (if any), then the `METAKV_` environment overrides.
+    /// Unknown keys and bad values are `Config` errors that name the key.
+    pub fn load(file: Option<&Path>) -> Result<Self> {
+        let mut figment = Figment::from(Serialized::defaults(Config::default()));
+        if let Some(file) = file {
+            if !file.exists() {
+                return Err(Error::config(
+                    "--config",
+                    format!("file {} does not exist", file.display()),
+                ));
+            }
+            figment = figment.merge(Toml::file(file));
+        }
+        let env = Env::prefixed("METAKV_")
+            .filter(|key| !OWN_VARIABLES.contains(&key.as_str().to_ascii_lowercase().as_str()))
+            .filter(|key| key.as_str().contains("__"))
+            .split("__");
+        Self::extract(figment.merge(env))
+    }
+
+    /// Parses a configuration from TOML text (no environment).
+    pub fn from_toml(text: &str) -> Result<Self> {
+        Self::extract(
+            Figment::from(Serialized::defaults(Config::default())).merge(Toml::string(text)),
+        )
+    }
+
+    fn extract(figment: Figment) -> Result<Self> {
+        let config: Config = figment.extract().map_err(|e| {
+            let key = e.path.join(".");
+            let key = if key.is_empty() {
+                "(root)".to_string()
+            } else {
+                key
+            };
+            Error::Config {
+                key,
+                message: e.kind.to_string(),
+                source: None,
+            }
+        })?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    /// Checks values that the types alone do not.
+    pub fn validate(&self) -> Result<()> {
+        #[cfg(feature = "local")]
+        self.database.local.validate()?;
+        if self.server.body_limit_bytes < kv_core::limits::MAX_VALUE_LEN {
+            return Err(Error::config(
+                "server.body_limit_bytes",
+                format!(
+                    "expected at least {} (the value limit)",
+                    kv_core::limits::MAX_VALUE_LEN
+                ),
+            ));
+        }
+        if self.server.request_timeout_secs == 0 {
+            return Err(Error::config(
+                "server.request_timeout_secs",
+                "expected at least 1",
+            ));
+        }
+        Ok(())
+    }
+
+    /// The effective configuration as TOML, with every secret shown as `***`.
+    pub fn to_masked_toml(&self) -> String {
+        toml::to_string_pretty(self)
+            .unwrap_or_else(|e| format!("# cannot print the configuration: {e}\n"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_serve_the_local_store_on_loopback() {
+        let config = Config::from_toml("").unwrap();
+        assert_eq!(config.database.kind, DatabaseType::Local);
+        assert_eq!(config.server.listen.to_string(), "127.0.0.1:7070");
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_values_name_the_key() {
+        let err = Config::from_toml("[database]\ntype = \"mysql\"\n").unwrap_err();
+        assert!(err.to_string().contains("database.type"), "{err}");
+        let err = Config::from_toml("[database.local]\npaht = \"x\"\n").unwrap_err();
+        assert!(err.to_string().contains("database.local"), "{err}");
+        assert!(err.to_string().contains("paht"), "{err}");
+        let err = Config::from_toml("[server]\nlisten = \"nowhere\"\n").unwrap_err();
+        assert!(err.to_string().contains("server.listen"), "{err}");
+        let err = Config::from_toml("[server]\nbody_limit_bytes = 10\n").unwrap_err();
+        assert!(err.to_string().contains("server.body_limit_bytes"), "{err}");
+    }
+
+    #[test]
+    fn secrets_are_masked_when_shown() {
+        let config = Config::from_toml("[server.auth]\ntokens = [\"s3cret-token\"]\n").unwrap();
+        let shown = config.to_masked_toml();
+        assert!(!shown.contains("s3cret-token"), "{shown}");
+        assert!(shown.contains("***"), "{shown}");
+        assert!(!format!("{config:?}").contains("s3cret-token"));
+        assert_eq!(
+            config.server.auth.load_tokens().unwrap()[0].expose(),
+            "s3cret-token"
+        );
+    }
+}

@@ -1,0 +1,172 @@
+//! HTTP error responses: `{"error":{"code":"...","message":"...","index":N}}`.
+
+use axum::Json;
+use axum::http::{HeaderValue, StatusCode, header};
+use axum::response::{IntoResponse, Response};
+use kv_core::{Error, ErrorKind};
+use serde::{Deserialize, Serialize};
+
+/// The JSON body of every error.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct ErrorBody {
+    /// The error.
+    pub error: ErrorDetail,
+}
+
+/// What went wrong.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct ErrorDetail {
+    /// Stable code: `invalid_argument`, `unauthorized`, `not_found`, `condition_failed`,
+    /// `too_large`, `throttled`, `unavailable`, `outcome_unknown`, `internal`.
+    pub code: String,
+    /// Human-readable; never contains secrets.
+    pub message: String,
+    /// For `condition_failed` in a batch: the first failing operation.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub index: Option<usize>,
+}
+
+/// An error answer of the API.
+#[derive(Debug)]
+pub struct ApiError {
+    status: StatusCode,
+    code: &'static str,
+    message: String,
+    index: Option<usize>,
+    retry_after: Option<std::time::Duration>,
+}
+
+impl ApiError {
+    /// An error with a status and code of its own.
+    pub fn new(status: StatusCode, code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            status,
+            code,
+            message: message.into(),
+            index: None,
+            retry_after: None,
+        }
+    }
+
+    /// 404 `not_found`.
+    pub fn not_found(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::NOT_FOUND, "not_found", message)
+    }
+
+    /// 401 `unauthorized`.
+    pub fn unauthorized(message: impl Into<String>) -> Self {
+        Self::new(StatusCode::UNAUTHORIZED, "unauthorized", message)
+    }
+}
+
+impl From<Error> for ApiError {
+    fn from(e: Error) -> Self {
+        let (status, code) = match e.kind() {
+            ErrorKind::InvalidArgument => match &e {
+                Error::InvalidArgument {
+                    too_large: true, ..
+                } => (StatusCode::PAYLOAD_TOO_LARGE, "too_large"),
+                _ => (StatusCode::BAD_REQUEST, "invalid_argument"),
+            },
+            ErrorKind::ConditionFailed => (StatusCode::PRECONDITION_FAILED, "condition_failed"),
+            ErrorKind::Throttled => (StatusCode::TOO_MANY_REQUESTS, "throttled"),
+            ErrorKind::OutcomeUnknown => (StatusCode::GATEWAY_TIMEOUT, "outcome_unknown"),
+            ErrorKind::Unavailable
+            | ErrorKind::Unauthorized
+            | ErrorKind::NotProvisioned
+            | ErrorKind::Closed => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+            _ => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
+        };
+        if status.is_server_error() {
+            tracing::warn!(error = %e, kind = %e.kind(), "request failed");
+        }
+        Self {
+            status,
+            code,
+            message: e.to_string(),
+            index: e.batch_index(),
+            retry_after: e.retry_after(),
+        }
+    }
+}
+
+impl IntoResponse for ApiError {
+    fn into_response(self) -> Response {
+        let body = ErrorBody {
+            error: ErrorDetail {
+                code: self.code.to_string(),
+                message: self.message,
+                index: self.index,
+            },
+        };
+        let mut response = (self.status, Json(body)).into_response();
+        if self.status == StatusCode::TOO_MANY_REQUESTS {
+            let secs = self
+                .retry_after
+                .map_or(1, |d| d.as_secs_f64().ceil().max(1.0) as u64);
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(secs));
+        }
+        response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kinds_map_to_the_documented_statuses() {
+        let status = |e: Error| ApiError::from(e).status;
+        assert_eq!(status(Error::invalid("x")), StatusCode::BAD_REQUEST);
+        assert_eq!(
+            status(Error::InvalidArgument {
+                message: "big".into(),
+                too_large: true
+            }),
+            StatusCode::PAYLOAD_TOO_LARGE
+        );
+        assert_eq!(
+            status(Error::condition_failed_at(2)),
+            StatusCode::PRECONDITION_FAILED
+        );
+        assert_eq!(
+            status(Error::Throttled {
+                retry_after: None,
+                source: None
+            }),
+            StatusCode::TOO_MANY_REQUESTS
+        );
+        assert_eq!(
+            status(Error::unavailable("down", "x")),
+            StatusCode::SERVICE_UNAVAILABLE
+        );
+        assert_eq!(
+            status(Error::OutcomeUnknown {
+                message: "timeout".into(),
+                source: None
+            }),
+            StatusCode::GATEWAY_TIMEOUT
+        );
+        assert_eq!(status(Error::Closed), StatusCode::SERVICE_UNAVAILABLE);
+        assert_eq!(
+            status(Error::config("k", "v")),
+            StatusCode::INTERNAL_SERVER_ERROR
+        );
+        assert_eq!(
+            status(Error::backend("b", "x")),
+            StatusCode::INTERNAL_SERVER_ERROR
+        );
+    }
+
+    #[test]
+    fn throttling_carries_retry_after() {
+        let e = Error::Throttled {
+            retry_after: Some(std::time::Duration::from_millis(1500)),
+            source: None,
+        };
+        let response = ApiError::from(e).into_response();
+        assert_eq!(response.headers()[header::RETRY_AFTER], "2");
+    }
+}

@@ -1,0 +1,36 @@
+//! metakv: a key-value metadata store with one API over several databases. This crate is the
+//! server binary `metakv` and a library for services that embed metakv:
+//!
+//! - [`Config`] and [`open_store`]: the backend named by `database.type`, as an
+//!   `Arc<dyn KvStore>`;
+//! - [`http::router`]: the HTTP API over any store;
+//! - [`HttpStore`]: a `KvStore` client of a metakv server.
+//!
+//! # Contract
+//!
+//! The HTTP API adds no semantics to `KvStore` (see `kv_core`'s contract): statuses and headers
+//! follow HTTP's conditional requests (`ETag`, `If-Match`, `If-None-Match: *`, 412), and the
+//! conformance suite passes through [`HttpStore`].
+//!
+//! # Example
+//!
+//! ```
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> kv_core::Result<()> {
+//! let config = metakv::Config::from_toml("[database]\ntype = \"memory\"\n")?;
+//! let store = metakv::open_store(&config).await?;
+//! store.ping().await?;
+//! # Ok(())
+//! # }
+//! ```
+#![warn(missing_docs)]
+
+pub mod api;
+mod client;
+pub mod config;
+mod factory;
+pub mod http;
+
+pub use client::HttpStore;
+pub use config::Config;
+pub use factory::open_store;

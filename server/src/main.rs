@@ -1,0 +1,336 @@
+//! The `metakv` command: `serve`, operator commands on the configured backend, `config show`.
+
+use std::io::{Read, Write};
+use std::path::PathBuf;
+use std::process::ExitCode;
+use std::sync::Arc;
+
+use clap::{Args, Parser, Subcommand};
+use futures::TryStreamExt;
+use kv_core::{
+    Condition, DeleteCondition, ErrorKind, Key, KvStore, KvStoreExt, Partition, ScanOptions, Value,
+    Version,
+};
+use metakv::config::{Config, LogFormat};
+use metakv::http::{self, Tokens};
+
+#[derive(Parser)]
+#[command(
+    name = "metakv",
+    version,
+    about = "A key-value metadata store with one API over several databases"
+)]
+struct Cli {
+    /// Configuration file (TOML). Without one, the defaults serve the embedded store from
+    /// ./metakv-data. `METAKV_<SECTION>__<KEY>` variables override any key.
+    #[arg(long, global = true, env = "METAKV_CONFIG")]
+    config: Option<PathBuf>,
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Serve the configured backend over HTTP.
+    Serve {
+        /// Address to listen on (overrides `server.listen`); port 0 picks a free port.
+        #[arg(long, env = "METAKV_LISTEN")]
+        listen: Option<std::net::SocketAddr>,
+    },
+    /// Print a key's value to stdout (its version to stderr).
+    Get(KeyArgs),
+    /// Write a value (from the argument, or stdin when it is absent or `-`); prints the version.
+    Put {
+        #[command(flatten)]
+        key: KeyArgs,
+        /// The value.
+        value: Option<String>,
+        /// Only create: fail if the key exists.
+        #[arg(long, conflicts_with = "if_version")]
+        if_absent: bool,
+        /// Only replace this version.
+        #[arg(long)]
+        if_version: Option<String>,
+    },
+    /// Delete a key.
+    Delete {
+        #[command(flatten)]
+        key: KeyArgs,
+        /// Only delete this version.
+        #[arg(long)]
+        if_version: Option<String>,
+    },
+    /// List a partition's entries: `key<TAB>version<TAB>value`, one per line.
+    Scan {
+        /// The partition.
+        partition: String,
+        /// Only keys with this prefix.
+        #[arg(long)]
+        prefix: Option<String>,
+        /// At most this many entries.
+        #[arg(long)]
+        limit: Option<usize>,
+        /// Decreasing key order.
+        #[arg(long)]
+        reverse: bool,
+        /// Arguments and output are standard base64 instead of text.
+        #[arg(long)]
+        base64: bool,
+    },
+    /// Configuration commands.
+    Config {
+        #[command(subcommand)]
+        command: ConfigCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum ConfigCommand {
+    /// Print the effective configuration (file + environment), secrets masked.
+    Show,
+}
+
+#[derive(Args)]
+struct KeyArgs {
+    /// The partition.
+    partition: String,
+    /// The key.
+    key: String,
+    /// Partition, key and value are standard base64 (for bytes that are not text).
+    #[arg(long)]
+    base64: bool,
+}
+
+impl KeyArgs {
+    fn parse(&self) -> kv_core::Result<(Partition, Key)> {
+        Ok((
+            Partition::new(decode(&self.partition, self.base64)?)?,
+            Key::new(decode(&self.key, self.base64)?)?,
+        ))
+    }
+}
+
+fn decode(text: &str, base64: bool) -> kv_core::Result<Vec<u8>> {
+    if base64 {
+        metakv::api::unb64(text, "argument")
+    } else {
+        Ok(text.as_bytes().to_vec())
+    }
+}
+
+fn show(bytes: &[u8], base64: bool) -> String {
+    if base64 {
+        metakv::api::b64(bytes)
+    } else {
+        bytes.escape_ascii().to_string()
+    }
+}
+
+/// Exit codes: 0 ok, 1 error, 2 usage, 3 condition failed, 4 not found.
+fn exit_for(e: &kv_core::Error) -> ExitCode {
+    eprintln!("error: {e}");
+    match e.kind() {
+        ErrorKind::ConditionFailed => ExitCode::from(3),
+        _ => ExitCode::from(1),
+    }
+}
+
+fn init_logging(config: &Config) {
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(&config.log.level));
+    let builder = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr);
+    match config.log.format {
+        LogFormat::Json => builder.json().init(),
+        LogFormat::Text => builder.init(),
+    }
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = async {
+        let _ = tokio::signal::ctrl_c().await;
+    };
+    #[cfg(unix)]
+    let term = async {
+        match tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()) {
+            Ok(mut s) => {
+                s.recv().await;
+            }
+            Err(_) => std::future::pending::<()>().await,
+        }
+    };
+    #[cfg(not(unix))]
+    let term = std::future::pending::<()>();
+    tokio::select! {
+        _ = ctrl_c => {},
+        _ = term => {},
+    }
+}
+
+async fn serve(mut config: Config, listen: Option<std::net::SocketAddr>) -> kv_core::Result<()> {
+    if let Some(listen) = listen {
+        config.server.listen = listen;
+    }
+    let metrics = metrics_exporter_prometheus::PrometheusBuilder::new()
+        .install_recorder()
+        .map_err(|e| kv_core::Error::backend("cannot install the metrics recorder", e))?;
+    let tokens = Tokens::new(config.server.auth.load_tokens()?);
+    if !tokens.enabled() && !config.server.listen.ip().is_loopback() {
+        tracing::warn!(listen = %config.server.listen, "authentication is off on a non-loopback address; set server.auth.tokens");
+    }
+    let store = metakv::open_store(&config).await?;
+    let router = http::router(Arc::clone(&store), Some(metrics), tokens, &config.server);
+    let listener =
+        std::net::TcpListener::bind(config.server.listen).map_err(|e| kv_core::Error::Config {
+            key: "server.listen".into(),
+            message: format!("cannot listen on {}", config.server.listen),
+            source: Some(Box::new(e)),
+        })?;
+    let addr = listener
+        .local_addr()
+        .map_err(|e| kv_core::Error::backend("no local address", e))?;
+    let scheme = if config.server.tls.is_some() {
+        "https"
+    } else {
+        "http"
+    };
+    tracing::info!(%addr, backend = config.database.kind.as_str(), "metakv listening");
+    // One line on stdout, for scripts and tests that started us on port 0.
+    println!("metakv listening on {scheme}://{addr}");
+    let _ = std::io::stdout().flush();
+    let served = http::serve(listener, router, &config.server, shutdown_signal()).await;
+    store.close().await?;
+    tracing::info!("stopped");
+    served
+}
+
+async fn run(cli: Cli) -> Result<(), ExitCode> {
+    let config = Config::load(cli.config.as_deref()).map_err(|e| exit_for(&e))?;
+    if let Command::Config {
+        command: ConfigCommand::Show,
+    } = &cli.command
+    {
+        print!("{}", config.to_masked_toml());
+        return Ok(());
+    }
+    init_logging(&config);
+    if let Command::Serve { listen } = cli.command {
+        return serve(config, listen).await.map_err(|e| exit_for(&e));
+    }
+    let store = metakv::open_store(&config)
+        .await
+        .map_err(|e| exit_for(&e))?;
+    let result = operate(&store, cli.command).await;
+    let _ = store.close().await;
+    result
+}
+
+async fn operate(store: &Arc<dyn KvStore>, command: Command) -> Result<(), ExitCode> {
+    let fail = |e: kv_core::Error| exit_for(&e);
+    match command {
+        Command::Get(args) => {
+            let (p, k) = args.parse().map_err(fail)?;
+            match store.get(&p, &k).await.map_err(fail)? {
+                None => {
+                    eprintln!("not found");
+                    return Err(ExitCode::from(4));
+                }
+                Some(found) => {
+                    eprintln!("version {}", found.version);
+                    let out = if args.base64 {
+                        metakv::api::b64(found.value.as_bytes()).into_bytes()
+                    } else {
+                        found.value.into_bytes()
+                    };
+                    std::io::stdout()
+                        .write_all(&out)
+                        .map_err(|_| ExitCode::from(1))?;
+                }
+            }
+        }
+        Command::Put {
+            key,
+            value,
+            if_absent,
+            if_version,
+        } => {
+            let (p, k) = key.parse().map_err(fail)?;
+            let raw = match value.as_deref() {
+                None | Some("-") => {
+                    let mut buf = Vec::new();
+                    std::io::stdin()
+                        .read_to_end(&mut buf)
+                        .map_err(|_| ExitCode::from(1))?;
+                    if key.base64 {
+                        decode(String::from_utf8_lossy(&buf).trim(), true).map_err(fail)?
+                    } else {
+                        buf
+                    }
+                }
+                Some(v) => decode(v, key.base64).map_err(fail)?,
+            };
+            let condition = match (if_absent, if_version) {
+                (true, _) => Condition::Absent,
+                (false, Some(v)) => Condition::Version(Version::new(v).map_err(fail)?),
+                (false, None) => Condition::None,
+            };
+            let written = store
+                .put(&p, &k, &Value::new(raw).map_err(fail)?, &condition)
+                .await
+                .map_err(fail)?;
+            println!("{}", written.version);
+        }
+        Command::Delete { key, if_version } => {
+            let (p, k) = key.parse().map_err(fail)?;
+            let condition = match if_version {
+                Some(v) => DeleteCondition::Version(Version::new(v).map_err(fail)?),
+                None => DeleteCondition::None,
+            };
+            if !store.delete(&p, &k, &condition).await.map_err(fail)? {
+                eprintln!("not found");
+                return Err(ExitCode::from(4));
+            }
+        }
+        Command::Scan {
+            partition,
+            prefix,
+            limit,
+            reverse,
+            base64,
+        } => {
+            let p = Partition::new(decode(&partition, base64).map_err(fail)?).map_err(fail)?;
+            let mut options = ScanOptions::new();
+            options.prefix = prefix
+                .map(|x| decode(&x, base64))
+                .transpose()
+                .map_err(fail)?;
+            options.limit = limit;
+            options.reverse = reverse;
+            let mut entries = store.scan(&p, options);
+            let mut out = std::io::stdout().lock();
+            while let Some(e) = entries.try_next().await.map_err(fail)? {
+                let line = format!(
+                    "{}\t{}\t{}\n",
+                    show(e.key.as_bytes(), base64),
+                    e.version,
+                    show(e.value.as_bytes(), base64)
+                );
+                out.write_all(line.as_bytes())
+                    .map_err(|_| ExitCode::from(1))?;
+            }
+        }
+        Command::Serve { .. } | Command::Config { .. } => {
+            unreachable!("handled before opening the store")
+        }
+    }
+    Ok(())
+}
+
+#[tokio::main]
+async fn main() -> ExitCode {
+    match run(Cli::parse()).await {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(code) => code,
+    }
+}
