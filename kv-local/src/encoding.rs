@@ -109,7 +109,9 @@ mod tests {
     #[test]
     fn a_partition_range_holds_only_its_rows() {
         let range = row_range(&p(b"m"), &KeyRange::full());
-        let inside = |row: Vec<u8>| (range.0.as_ref(), range.1.as_ref()).contains(&row);
+        let inside = |row: Vec<u8>| {
+            RangeBounds::<Vec<u8>>::contains(&(range.0.as_ref(), range.1.as_ref()), &row)
+        };
         use std::ops::RangeBounds;
         assert!(inside(row_key(&p(b"m"), &k(b"\xff\xff"))));
         assert!(inside(row_key(&p(b"m"), &k(b"\x00"))));

@@ -129,7 +129,7 @@ fn parse_if_match(raw: &str) -> Result<Option<Version>> {
     Version::new(unquoted).map(Some)
 }
 
-fn header_str<'a>(headers: &'a HeaderMap, name: header::HeaderName) -> Result<Option<&'a str>> {
+fn header_str(headers: &HeaderMap, name: header::HeaderName) -> Result<Option<&str>> {
     headers
         .get(&name)
         .map(|v| {

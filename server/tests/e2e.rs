@@ -1,0 +1,608 @@
+//! End to end: the real `metakv` binary on a free port, for the embedded and in-memory backends,
+//! driven through every endpoint with binary partitions and keys, every conditional header,
+//! paging, batches and the authentication failure paths.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use base64::Engine as _;
+use base64::engine::general_purpose::STANDARD;
+use reqwest::{Client, Method, StatusCode, header};
+use serde_json::{Value as Json, json};
+
+const TOKEN: &str = "e2e-secret-token";
+
+/// A running `metakv serve`, stopped by its PID when dropped.
+struct Server {
+    child: Child,
+    base: String,
+}
+
+impl Server {
+    fn start(envs: &[(&str, String)]) -> Server {
+        let mut command = Command::new(env!("CARGO_BIN_EXE_metakv"));
+        command
+            .args(["serve", "--listen", "127.0.0.1:0"])
+            .env_remove("METAKV_CONFIG")
+            .env("METAKV_SERVER__AUTH__TOKENS", format!("[{TOKEN}]"))
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(Stdio::inherit());
+        for (k, v) in envs {
+            command.env(k, v);
+        }
+        let mut child = command.spawn().expect("metakv starts");
+        let mut line = String::new();
+        BufReader::new(child.stdout.take().unwrap())
+            .read_line(&mut line)
+            .expect("metakv prints its address");
+        let base = line
+            .trim()
+            .strip_prefix("metakv listening on ")
+            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
+            .to_string();
+        Server { child, base }
+    }
+
+    /// SIGTERM, then wait (bounded) for a clean exit.
+    fn terminate(mut self) -> std::process::ExitStatus {
+        let status = Command::new("kill")
+            .args(["-TERM", &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        let deadline = Instant::now() + Duration::from_secs(20);
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "metakv did not stop after SIGTERM"
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Ok(None) = self.child.try_wait() {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+fn enc(bytes: &[u8]) -> String {
+    metakv::http::path::encode_segment(bytes)
+}
+
+struct Api<'a> {
+    http: Client,
+    server: &'a Server,
+}
+
+impl Api<'_> {
+    fn req(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
+        self.http
+            .request(method, format!("{}{path}", self.server.base))
+            .bearer_auth(TOKEN)
+    }
+
+    async fn json(&self, response: reqwest::Response) -> Json {
+        response.json().await.expect("JSON body")
+    }
+}
+
+fn etag(r: &reqwest::Response) -> String {
+    r.headers()[header::ETAG].to_str().unwrap().to_string()
+}
+
+async fn error_code(r: reqwest::Response) -> String {
+    let body: Json = r.json().await.expect("error body is JSON");
+    body["error"]["code"].as_str().unwrap().to_string()
+}
+
+async fn exercise_every_endpoint(server: &Server) {
+    let api = Api {
+        http: Client::new(),
+        server,
+    };
+    let p: &[u8] = b"\x00/\xffpart";
+    let k: &[u8] = b"\x00/\xffkey";
+    let key_path = format!("/v1/p/{}/k/{}", enc(p), enc(k));
+
+    // Open probes, and authentication everywhere else.
+    let open = Client::new();
+    assert_eq!(
+        open.get(format!("{}/healthz", server.base))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::OK
+    );
+    assert_eq!(
+        open.get(format!("{}/readyz", server.base))
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::OK
+    );
+    for path in [key_path.as_str(), "/metrics", "/openapi.json", "/v1/export"] {
+        let r = open
+            .get(format!("{}{path}", server.base))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            r.status(),
+            StatusCode::UNAUTHORIZED,
+            "{path} without a token"
+        );
+        assert_eq!(error_code(r).await, "unauthorized");
+        let r = open
+            .get(format!("{}{path}", server.base))
+            .bearer_auth("wrong-token")
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            r.status(),
+            StatusCode::UNAUTHORIZED,
+            "{path} with a wrong token"
+        );
+        let r = open
+            .get(format!("{}{path}", server.base))
+            .header(header::AUTHORIZATION, format!("Basic {TOKEN}"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            r.status(),
+            StatusCode::UNAUTHORIZED,
+            "{path} with another scheme"
+        );
+    }
+
+    // Create only, then the conditional matrix.
+    let r = api
+        .req(Method::PUT, &key_path)
+        .header(header::IF_NONE_MATCH, "*")
+        .body(&b"v1\x00\xff"[..])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let v1 = etag(&r);
+    let r = api
+        .req(Method::PUT, &key_path)
+        .header(header::IF_NONE_MATCH, "*")
+        .body("again")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::PRECONDITION_FAILED);
+    assert_eq!(error_code(r).await, "condition_failed");
+    let r = api.req(Method::GET, &key_path).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(etag(&r), v1);
+    assert_eq!(r.bytes().await.unwrap().as_ref(), b"v1\x00\xff");
+    let r = api
+        .req(Method::PUT, &key_path)
+        .header(header::IF_MATCH, &v1)
+        .body("v2")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let v2 = etag(&r);
+    assert_ne!(v1, v2);
+    let r = api
+        .req(Method::PUT, &key_path)
+        .header(header::IF_MATCH, &v1)
+        .body("stale")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::PRECONDITION_FAILED);
+    let r = api
+        .req(Method::PUT, &key_path)
+        .header(header::IF_MATCH, "*")
+        .body("v3")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let v3 = etag(&r);
+    let absent = format!("/v1/p/{}/k/{}", enc(p), enc(b"absent"));
+    let r = api
+        .req(Method::PUT, &absent)
+        .header(header::IF_MATCH, "*")
+        .body("x")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::PRECONDITION_FAILED);
+    let r = api
+        .req(Method::PUT, &absent)
+        .header(header::IF_MATCH, "*")
+        .header(header::IF_NONE_MATCH, "*")
+        .body("x")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    let r = api
+        .req(Method::PUT, &key_path)
+        .body(vec![0u8; 393_217])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::PAYLOAD_TOO_LARGE);
+    assert_eq!(error_code(r).await, "too_large");
+    let r = api
+        .req(Method::PUT, &key_path)
+        .body(vec![7u8; 393_216])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK, "exactly at the value limit");
+    let v4 = etag(&r);
+    assert_ne!(v3, v4);
+    let r = api
+        .req(Method::GET, &format!("/v1/p/{}/k/%zz", enc(p)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert_eq!(error_code(r).await, "invalid_argument");
+
+    // Delete: stale → 412, current → 204, again → 404.
+    let r = api
+        .req(Method::DELETE, &key_path)
+        .header(header::IF_MATCH, &v2)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::PRECONDITION_FAILED);
+    let r = api
+        .req(Method::DELETE, &key_path)
+        .header(header::IF_MATCH, &v4)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    let r = api.req(Method::DELETE, &key_path).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    assert_eq!(error_code(r).await, "not_found");
+    let r = api
+        .req(Method::DELETE, &key_path)
+        .header(header::IF_MATCH, "*")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::PRECONDITION_FAILED);
+    assert_eq!(
+        api.req(Method::GET, &key_path)
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::NOT_FOUND
+    );
+
+    // Scan with paging: 25 keys, pages of 10, forward and reverse, with prefix and limit.
+    for i in 0..25u8 {
+        let path = format!("/v1/p/{}/k/{}", enc(p), enc(&[b'k', b'/', i, 0xff]));
+        let r = api
+            .req(Method::PUT, &path)
+            .body(vec![i])
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), StatusCode::CREATED);
+    }
+    let scan_path = format!("/v1/p/{}/k", enc(p));
+    for reverse in [false, true] {
+        let mut keys = Vec::new();
+        let mut token: Option<String> = None;
+        let mut pages = 0;
+        loop {
+            let mut q = vec![
+                ("page_size", "10".to_string()),
+                ("prefix", STANDARD.encode(b"k/")),
+                ("reverse", reverse.to_string()),
+            ];
+            if let Some(t) = &token {
+                q.push(("page_token", t.clone()));
+            }
+            let body = api
+                .json(
+                    api.req(Method::GET, &scan_path)
+                        .query(&q)
+                        .send()
+                        .await
+                        .unwrap(),
+                )
+                .await;
+            pages += 1;
+            for item in body["items"].as_array().unwrap() {
+                keys.push(STANDARD.decode(item["key"].as_str().unwrap()).unwrap());
+            }
+            match body["next_page_token"].as_str() {
+                Some(t) => token = Some(t.to_string()),
+                None => break,
+            }
+        }
+        assert_eq!(pages, 3);
+        let mut want: Vec<Vec<u8>> = (0..25u8).map(|i| vec![b'k', b'/', i, 0xff]).collect();
+        if reverse {
+            want.reverse();
+        }
+        assert_eq!(keys, want);
+    }
+    let body = api
+        .json(
+            api.req(Method::GET, &scan_path)
+                .query(&[("limit", "3"), ("start", &STANDARD.encode([b'k', b'/', 5]))])
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+    let items = body["items"].as_array().unwrap();
+    assert_eq!(items.len(), 3);
+    assert_eq!(
+        STANDARD.decode(items[0]["key"].as_str().unwrap()).unwrap(),
+        vec![b'k', b'/', 5, 0xff]
+    );
+    assert!(body["next_page_token"].is_null());
+    let r = api
+        .req(Method::GET, &scan_path)
+        .query(&[("page_token", "bogus")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    let r = api
+        .req(Method::GET, &scan_path)
+        .query(&[("prefix", "not base64!")])
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+
+    // Batch: applies atomically, or fails naming the index.
+    let batch_path = format!("/v1/p/{}/batch", enc(p));
+    let b = |k: &[u8]| STANDARD.encode(k);
+    let ok = json!({"ops": [
+        {"op": "put", "key": b(b"b1"), "value": b(b"\x00"), "if_none_match": "*"},
+        {"op": "delete", "key": b(&[b'k', b'/', 0, 0xff]), "if_match": "*"},
+        {"op": "put", "key": b(b"b2"), "value": b(b"")}
+    ]});
+    let r = api
+        .req(Method::POST, &batch_path)
+        .json(&ok)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    let versions = api.json(r).await["versions"].as_array().unwrap().clone();
+    assert!(versions[0].is_string() && versions[1].is_null() && versions[2].is_string());
+    let failing = json!({"ops": [
+        {"op": "put", "key": b(b"b3"), "value": b(b"x")},
+        {"op": "put", "key": b(b"b1"), "value": b(b"x"), "if_none_match": "*"}
+    ]});
+    let r = api
+        .req(Method::POST, &batch_path)
+        .json(&failing)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::PRECONDITION_FAILED);
+    let body = api.json(r).await;
+    assert_eq!(body["error"]["code"], "condition_failed");
+    assert_eq!(body["error"]["index"], 1);
+    let b3 = format!("/v1/p/{}/k/b3", enc(p));
+    assert_eq!(
+        api.req(Method::GET, &b3).send().await.unwrap().status(),
+        StatusCode::NOT_FOUND,
+        "no trace of a failed batch"
+    );
+    let r = api
+        .req(Method::POST, &batch_path)
+        .json(&json!({"ops": []}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+
+    // Export sees the partition; then the partition is deleted.
+    let body = api
+        .json(
+            api.req(Method::GET, "/v1/export")
+                .query(&[("page_size", "1000")])
+                .send()
+                .await
+                .unwrap(),
+        )
+        .await;
+    let exported = body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["partition"] == b(p))
+        .count();
+    assert_eq!(exported, 24 + 2);
+    let r = api
+        .req(Method::DELETE, &format!("/v1/p/{}", enc(p)))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::NO_CONTENT);
+    let body = api
+        .json(api.req(Method::GET, &scan_path).send().await.unwrap())
+        .await;
+    assert!(body["items"].as_array().unwrap().is_empty());
+
+    // Metrics and the OpenAPI document, with the token.
+    let metrics = api
+        .req(Method::GET, "/metrics")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("metakv_operation_duration_seconds"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("metakv_operation_errors_total"),
+        "{metrics}"
+    );
+    let openapi = api
+        .json(api.req(Method::GET, "/openapi.json").send().await.unwrap())
+        .await;
+    assert_eq!(openapi["openapi"], "3.1.0");
+    assert_eq!(
+        api.req(Method::GET, "/nowhere")
+            .send()
+            .await
+            .unwrap()
+            .status(),
+        StatusCode::NOT_FOUND
+    );
+}
+
+#[tokio::test]
+async fn every_endpoint_works_on_the_memory_backend() {
+    let server = Server::start(&[("METAKV_DATABASE__TYPE", "memory".into())]);
+    exercise_every_endpoint(&server).await;
+    assert!(server.terminate().success(), "SIGTERM stops metakv cleanly");
+}
+
+#[tokio::test]
+async fn every_endpoint_works_on_the_embedded_backend_and_data_survives_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let env = [(
+        "METAKV_DATABASE__LOCAL__PATH",
+        dir.path().display().to_string(),
+    )];
+    let server = Server::start(&env);
+    exercise_every_endpoint(&server).await;
+    let api = Api {
+        http: Client::new(),
+        server: &server,
+    };
+    let r = api
+        .req(Method::PUT, "/v1/p/keep/k/me")
+        .body("durable")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let version = etag(&r);
+    assert!(server.terminate().success());
+
+    let server = Server::start(&env);
+    let api = Api {
+        http: Client::new(),
+        server: &server,
+    };
+    let r = api
+        .req(Method::GET, "/v1/p/keep/k/me")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(etag(&r), version);
+    assert_eq!(r.text().await.unwrap(), "durable");
+    assert!(server.terminate().success());
+}
+
+#[test]
+fn config_show_masks_secrets_and_bad_config_names_the_key() {
+    let out = Command::new(env!("CARGO_BIN_EXE_metakv"))
+        .args(["config", "show"])
+        .env_remove("METAKV_CONFIG")
+        .env("METAKV_SERVER__AUTH__TOKENS", format!("[{TOKEN}]"))
+        .env("METAKV_DATABASE__TYPE", "memory")
+        .output()
+        .unwrap();
+    let shown = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{shown}");
+    assert!(shown.contains("type = \"memory\""), "{shown}");
+    assert!(shown.contains("***") && !shown.contains(TOKEN), "{shown}");
+
+    let out = Command::new(env!("CARGO_BIN_EXE_metakv"))
+        .args(["config", "show"])
+        .env_remove("METAKV_CONFIG")
+        .env("METAKV_DATABASE__TYPE", "mysql")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(stderr.contains("database.type"), "{stderr}");
+}
+
+#[test]
+fn the_cli_operates_on_the_configured_backend() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |args: &[&str], stdin: Option<&str>| {
+        let mut child = Command::new(env!("CARGO_BIN_EXE_metakv"))
+            .args(args)
+            .env_remove("METAKV_CONFIG")
+            .env("METAKV_DATABASE__LOCAL__PATH", dir.path())
+            .stdin(Stdio::piped())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        if let Some(input) = stdin {
+            use std::io::Write;
+            child
+                .stdin
+                .take()
+                .unwrap()
+                .write_all(input.as_bytes())
+                .unwrap();
+        }
+        drop(child.stdin.take());
+        child.wait_with_output().unwrap()
+    };
+    let out = run(
+        &["put", "branches", "main", "commit-1", "--if-absent"],
+        None,
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let version = String::from_utf8(out.stdout).unwrap().trim().to_string();
+    assert_eq!(
+        run(&["put", "branches", "main", "x", "--if-absent"], None)
+            .status
+            .code(),
+        Some(3)
+    );
+    let out = run(
+        &["put", "branches", "main", "--if-version", &version],
+        Some("commit-2"),
+    );
+    assert!(out.status.success());
+    assert_eq!(run(&["get", "branches", "main"], None).stdout, b"commit-2");
+    let out = run(&["scan", "branches"], None);
+    assert!(String::from_utf8(out.stdout).unwrap().starts_with("main\t"));
+    assert!(run(&["delete", "branches", "main"], None).status.success());
+    assert_eq!(
+        run(&["get", "branches", "main"], None).status.code(),
+        Some(4)
+    );
+}
