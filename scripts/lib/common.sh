@@ -1,0 +1,52 @@
+# Shared helpers for the test scripts: free ports and cleanup on exit.
+# Every started process is recorded with its PID and stopped by PID when the script exits,
+# successfully or not.
+
+METAKV_CLEANUP=()
+
+# Registers a shell command to run at exit (last registered runs first).
+on_exit() {
+  METAKV_CLEANUP=("$1" "${METAKV_CLEANUP[@]}")
+}
+
+run_cleanup() {
+  local status=$?
+  for action in "${METAKV_CLEANUP[@]}"; do
+    eval "$action" || true
+  done
+  return $status
+}
+trap run_cleanup EXIT
+trap 'exit 130' INT TERM
+
+# Prints a TCP port that is free on 127.0.0.1 right now.
+free_port() {
+  python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1]); s.close()'
+}
+
+# Stops a process by PID: TERM, then KILL after a grace period.
+stop_pid() {
+  local pid=$1
+  kill -0 "$pid" 2>/dev/null || return 0
+  kill -TERM "$pid" 2>/dev/null || true
+  for _ in $(seq 1 50); do
+    kill -0 "$pid" 2>/dev/null || return 0
+    sleep 0.1
+  done
+  kill -KILL "$pid" 2>/dev/null || true
+}
+
+# Waits until a TCP port accepts connections (or fails after $2 seconds).
+wait_port() {
+  local port=$1 timeout=${2:-60}
+  for _ in $(seq 1 $((timeout * 10))); do
+    if python3 -c "import socket,sys; s=socket.socket(); s.settimeout(0.2); sys.exit(s.connect_ex(('127.0.0.1', $port)))" 2>/dev/null; then
+      return 0
+    fi
+    sleep 0.1
+  done
+  echo "nothing listens on port $port after ${timeout}s" >&2
+  return 1
+}
+
+log() { printf '==> %s\n' "$*" >&2; }
