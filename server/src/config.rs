@@ -2,7 +2,7 @@
 //!
 //! ```toml
 //! [database]
-//! type = "local"            # local | memory
+//! type = "local"            # local | memory | postgres
 //!
 //! [database.local]
 //! path = "./metakv-data"
@@ -42,12 +42,15 @@ pub struct Config {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct DatabaseConfig {
-    /// The backend: `local` (default) or `memory`.
+    /// The backend: `local` (default), `memory` or `postgres`.
     #[serde(rename = "type")]
     pub kind: DatabaseType,
     /// `[database.local]`: the embedded store.
     #[cfg(feature = "local")]
     pub local: kv_local::LocalConfig,
+    /// `[database.postgres]`: PostgreSQL.
+    #[cfg(feature = "postgres")]
+    pub postgres: kv_postgres::PostgresConfig,
 }
 
 /// The backends this binary was built with.
@@ -61,6 +64,9 @@ pub enum DatabaseType {
     /// In memory, lost at exit: for tests and demos.
     #[cfg_attr(not(feature = "local"), default)]
     Memory,
+    /// PostgreSQL (`kv-postgres`).
+    #[cfg(feature = "postgres")]
+    Postgres,
 }
 
 impl DatabaseType {
@@ -70,6 +76,8 @@ impl DatabaseType {
             #[cfg(feature = "local")]
             DatabaseType::Local => "local",
             DatabaseType::Memory => "memory",
+            #[cfg(feature = "postgres")]
+            DatabaseType::Postgres => "postgres",
         }
     }
 }
@@ -242,6 +250,10 @@ impl Config {
     pub fn validate(&self) -> Result<()> {
         #[cfg(feature = "local")]
         self.database.local.validate()?;
+        #[cfg(feature = "postgres")]
+        if self.database.kind == DatabaseType::Postgres {
+            self.database.postgres.validate()?;
+        }
         if self.server.body_limit_bytes < kv_core::limits::MAX_VALUE_LEN {
             return Err(Error::config(
                 "server.body_limit_bytes",

@@ -17,5 +17,31 @@ pub async fn open_store(config: &Config) -> Result<Arc<dyn KvStore>> {
             Arc::new(Instrumented::new(store, "local"))
         }
         DatabaseType::Memory => Arc::new(Instrumented::new(InMemoryStore::new(), "memory")),
+        #[cfg(feature = "postgres")]
+        DatabaseType::Postgres => {
+            let store = kv_postgres::PostgresStore::open(config.database.postgres.clone()).await?;
+            Arc::new(Instrumented::new(store, "postgres"))
+        }
+    })
+}
+
+/// Creates what the configured backend needs (tables, schema), idempotently; returns what it
+/// did, for the operator.
+pub async fn provision(config: &Config) -> Result<String> {
+    Ok(match config.database.kind {
+        #[cfg(feature = "local")]
+        DatabaseType::Local => format!(
+            "local: nothing to provision; the store is created at {} on first open",
+            config.database.local.path.display()
+        ),
+        DatabaseType::Memory => "memory: nothing to provision".to_string(),
+        #[cfg(feature = "postgres")]
+        DatabaseType::Postgres => {
+            kv_postgres::PostgresStore::provision(&config.database.postgres).await?;
+            format!(
+                "postgres: table {}.{} is ready",
+                config.database.postgres.schema, config.database.postgres.table
+            )
+        }
     })
 }

@@ -33,4 +33,4 @@ pub mod http;
 
 pub use client::HttpStore;
 pub use config::Config;
-pub use factory::open_store;
+pub use factory::{open_store, provision};

@@ -77,6 +77,9 @@ enum Command {
         #[arg(long)]
         base64: bool,
     },
+    /// Create what the configured backend needs (PostgreSQL: schema, table, sequence),
+    /// idempotently; safe to run from several processes at once.
+    Provision,
     /// Configuration commands.
     Config {
         #[command(subcommand)]
@@ -218,6 +221,13 @@ async fn run(cli: Cli) -> Result<(), ExitCode> {
     if let Command::Serve { listen } = cli.command {
         return serve(config, listen).await.map_err(|e| exit_for(&e));
     }
+    if let Command::Provision = cli.command {
+        println!(
+            "{}",
+            metakv::provision(&config).await.map_err(|e| exit_for(&e))?
+        );
+        return Ok(());
+    }
     let store = metakv::open_store(&config)
         .await
         .map_err(|e| exit_for(&e))?;
@@ -320,7 +330,7 @@ async fn operate(store: &Arc<dyn KvStore>, command: Command) -> Result<(), ExitC
                     .map_err(|_| ExitCode::from(1))?;
             }
         }
-        Command::Serve { .. } | Command::Config { .. } => {
+        Command::Serve { .. } | Command::Config { .. } | Command::Provision => {
             unreachable!("handled before opening the store")
         }
     }

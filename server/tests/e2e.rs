@@ -526,6 +526,56 @@ async fn every_endpoint_works_on_the_embedded_backend_and_data_survives_a_restar
     assert!(server.terminate().success());
 }
 
+#[tokio::test]
+async fn every_endpoint_works_on_the_postgres_backend() {
+    let Some(url) = kv_conformance::endpoint("postgres", "KV_TEST_POSTGRES_URL") else {
+        return;
+    };
+    let table = format!("metakv_e2e_{:08x}", rand_u32());
+    let base = [
+        ("METAKV_DATABASE__TYPE", "postgres".to_string()),
+        ("METAKV_DATABASE__POSTGRES__URL", url.clone()),
+        ("METAKV_DATABASE__POSTGRES__TABLE", table.clone()),
+    ];
+    // Without the table, serving fails with a clear NotProvisioned error; `provision` fixes it.
+    let out = Command::new(env!("CARGO_BIN_EXE_metakv"))
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .envs(base.clone())
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success());
+    assert!(
+        stderr.contains("not provisioned") && stderr.contains("metakv provision"),
+        "{stderr}"
+    );
+    assert!(
+        !stderr.contains("metakv-test-password"),
+        "the password never appears: {stderr}"
+    );
+    let out = Command::new(env!("CARGO_BIN_EXE_metakv"))
+        .arg("provision")
+        .envs(base.clone())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let server = Server::start(&base);
+    exercise_every_endpoint(&server).await;
+    assert!(server.terminate().success());
+}
+
+fn rand_u32() -> u32 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap()
+        .subsec_nanos()
+        ^ std::process::id()
+}
+
 #[test]
 fn config_show_masks_secrets_and_bad_config_names_the_key() {
     let out = Command::new(env!("CARGO_BIN_EXE_metakv"))
