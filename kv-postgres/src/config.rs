@@ -1,5 +1,6 @@
 //! `PostgresConfig`: connection, pool, table and schema management.
 
+use std::path::PathBuf;
 use std::time::Duration;
 
 use kv_core::{Error, Result, Secret};
@@ -41,6 +42,26 @@ pub struct PostgresConfig {
     pub connect_timeout_ms: u64,
     /// Server-side `statement_timeout`, in ms (0: none). Default 10000.
     pub statement_timeout_ms: u64,
+    /// TLS: `disable`, `prefer` (TLS when the server offers it) or `require`. Certificates are
+    /// always verified against the system roots plus `tls_ca_file`, so `prefer` fails (rather
+    /// than falling back to plain text) when the server's certificate is not trusted. A
+    /// `sslmode` in the URL wins. Default `disable`: TLS is an explicit choice with its CA.
+    pub ssl_mode: SslMode,
+    /// A PEM file of extra trusted CA certificates (e.g. a private CA or the cloud provider's).
+    pub tls_ca_file: Option<PathBuf>,
+}
+
+/// When to use TLS to PostgreSQL.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SslMode {
+    /// Never.
+    #[default]
+    Disable,
+    /// When the server offers it.
+    Prefer,
+    /// Always; fail otherwise.
+    Require,
 }
 
 impl Default for PostgresConfig {
@@ -60,6 +81,8 @@ impl Default for PostgresConfig {
             pool_timeout_ms: 5000,
             connect_timeout_ms: 5000,
             statement_timeout_ms: 10_000,
+            ssl_mode: SslMode::Disable,
+            tls_ca_file: None,
         }
     }
 }
@@ -157,6 +180,17 @@ impl PostgresConfig {
         }
         pg.connect_timeout(Duration::from_millis(self.connect_timeout_ms));
         pg.application_name("metakv");
+        if self
+            .url
+            .as_ref()
+            .is_none_or(|u| !u.expose().contains("sslmode="))
+        {
+            pg.ssl_mode(match self.ssl_mode {
+                SslMode::Disable => tokio_postgres::config::SslMode::Disable,
+                SslMode::Prefer => tokio_postgres::config::SslMode::Prefer,
+                SslMode::Require => tokio_postgres::config::SslMode::Require,
+            });
+        }
         if self.statement_timeout_ms > 0 {
             pg.options(format!(
                 "-c statement_timeout={}",

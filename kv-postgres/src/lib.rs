@@ -47,6 +47,7 @@ mod config;
 mod error;
 mod sql;
 mod store;
+mod tls;
 
-pub use config::PostgresConfig;
+pub use config::{PostgresConfig, SslMode};
 pub use store::PostgresStore;

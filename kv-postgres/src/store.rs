@@ -10,8 +10,8 @@ use kv_core::{
     KvStore, Lifecycle, Partition, Result, ScanPage, ScanRequest, Value, Version, Versioned,
     Written, export_token,
 };
+use tokio_postgres::Row;
 use tokio_postgres::types::ToSql;
-use tokio_postgres::{NoTls, Row};
 
 use crate::PostgresConfig;
 use crate::error::{is_retryable_conflict, map_pg, map_pool};
@@ -45,7 +45,7 @@ impl std::fmt::Debug for Inner {
 fn pool(config: &PostgresConfig) -> Result<Pool> {
     let manager = Manager::from_config(
         config.pg_config()?,
-        NoTls,
+        crate::tls::connector(config)?,
         ManagerConfig {
             recycling_method: RecyclingMethod::Fast,
         },

@@ -256,6 +256,49 @@ async fn an_unreachable_server_is_unavailable() {
 }
 
 #[tokio::test]
+async fn tls_is_verified_and_used_when_required() {
+    let Some(url) = url() else { return };
+    let Some(ca) = kv_conformance::endpoint("postgres TLS", "KV_TEST_POSTGRES_CA") else {
+        return;
+    };
+    // Without the server's CA, `require` fails: certificates are always verified.
+    let untrusted = PostgresConfig {
+        ssl_mode: kv_postgres::SslMode::Require,
+        ..PostgresConfig::with_url(&url)
+    };
+    let err = PostgresStore::open(untrusted).await.unwrap_err();
+    assert!(
+        matches!(err.kind(), ErrorKind::Unavailable | ErrorKind::Backend),
+        "{err:?}"
+    );
+    let trusted = PostgresConfig {
+        ssl_mode: kv_postgres::SslMode::Require,
+        tls_ca_file: Some(ca.into()),
+        auto_create: true,
+        table: "metakv_conformance".into(),
+        pool_size: 1,
+        ..PostgresConfig::with_url(&url)
+    };
+    let store = PostgresStore::open(trusted)
+        .await
+        .expect("TLS with the test CA");
+    store.ping().await.unwrap();
+    // The pool's one connection is open: the server reports it as TLS, under a name set here.
+    let admin = admin(&url).await;
+    let tls_sessions: i64 = admin
+        .query_one(
+            "SELECT count(*) FROM pg_stat_ssl s JOIN pg_stat_activity a USING (pid) \
+             WHERE s.ssl AND a.application_name = 'metakv' AND a.backend_type = 'client backend'",
+            &[],
+        )
+        .await
+        .unwrap()
+        .get(0);
+    assert!(tls_sessions >= 1, "no TLS session from the driver");
+    store.close().await.unwrap();
+}
+
+#[tokio::test]
 async fn closed_pools_refuse_work() {
     let Some(url) = url() else { return };
     let config = PostgresConfig {
