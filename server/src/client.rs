@@ -38,12 +38,18 @@ impl HttpStore {
             .timeout(Duration::from_secs(60))
             .build()
             .map_err(|e| Error::backend("cannot build the HTTP client", e))?;
-        Ok(Self {
+        Ok(Self::with_client(base_url, http, token))
+    }
+
+    /// A client of the server at `base_url` that sends requests through `http` (for a private
+    /// CA, client certificates, proxies or other timeouts).
+    pub fn with_client(base_url: &str, http: reqwest::Client, token: Option<Secret>) -> Self {
+        Self {
             base: base_url.trim_end_matches('/').to_string(),
             http,
             token,
             lifecycle: Lifecycle::default(),
-        })
+        }
     }
 
     fn request(&self, method: Method, path: &str) -> Result<RequestBuilder> {

@@ -45,8 +45,9 @@ impl Server {
         Server { child, base }
     }
 
-    /// SIGTERM, then wait (bounded) for a clean exit.
-    fn terminate(mut self) -> std::process::ExitStatus {
+    /// SIGTERM, then wait (bounded) for a clean exit. Async, so that this test's runtime keeps
+    /// serving its clients' connections (which must see the server's goodbye) meanwhile.
+    async fn terminate(mut self) -> std::process::ExitStatus {
         let status = Command::new("kill")
             .args(["-TERM", &self.child.id().to_string()])
             .status()
@@ -61,7 +62,7 @@ impl Server {
                 Instant::now() < deadline,
                 "metakv did not stop after SIGTERM"
             );
-            std::thread::sleep(Duration::from_millis(50));
+            tokio::time::sleep(Duration::from_millis(50)).await;
         }
     }
 }
@@ -484,7 +485,10 @@ async fn exercise_every_endpoint(server: &Server) {
 async fn every_endpoint_works_on_the_memory_backend() {
     let server = Server::start(&[("METAKV_DATABASE__TYPE", "memory".into())]);
     exercise_every_endpoint(&server).await;
-    assert!(server.terminate().success(), "SIGTERM stops metakv cleanly");
+    assert!(
+        server.terminate().await.success(),
+        "SIGTERM stops metakv cleanly"
+    );
 }
 
 #[tokio::test]
@@ -508,7 +512,7 @@ async fn every_endpoint_works_on_the_embedded_backend_and_data_survives_a_restar
         .unwrap();
     assert_eq!(r.status(), StatusCode::CREATED);
     let version = etag(&r);
-    assert!(server.terminate().success());
+    assert!(server.terminate().await.success());
 
     let server = Server::start(&env);
     let api = Api {
@@ -523,7 +527,7 @@ async fn every_endpoint_works_on_the_embedded_backend_and_data_survives_a_restar
     assert_eq!(r.status(), StatusCode::OK);
     assert_eq!(etag(&r), version);
     assert_eq!(r.text().await.unwrap(), "durable");
-    assert!(server.terminate().success());
+    assert!(server.terminate().await.success());
 }
 
 #[tokio::test]
@@ -565,7 +569,7 @@ async fn every_endpoint_works_on_the_postgres_backend() {
     );
     let server = Server::start(&base);
     exercise_every_endpoint(&server).await;
-    assert!(server.terminate().success());
+    assert!(server.terminate().await.success());
 }
 
 fn rand_u32() -> u32 {
@@ -574,6 +578,121 @@ fn rand_u32() -> u32 {
         .unwrap()
         .subsec_nanos()
         ^ std::process::id()
+}
+
+/// Makes a test CA and a certificate for 127.0.0.1 signed by it, with the `openssl` command.
+fn test_certificates(dir: &std::path::Path) {
+    let openssl = |args: &[&str]| {
+        let status = Command::new("openssl")
+            .args(args)
+            .current_dir(dir)
+            .stderr(Stdio::null())
+            .status()
+            .unwrap();
+        assert!(status.success(), "openssl {args:?}");
+    };
+    openssl(&[
+        "req",
+        "-x509",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-days",
+        "2",
+        "-subj",
+        "/CN=test-ca",
+        "-keyout",
+        "ca.key",
+        "-out",
+        "ca.crt",
+    ]);
+    openssl(&[
+        "req",
+        "-newkey",
+        "rsa:2048",
+        "-nodes",
+        "-subj",
+        "/CN=localhost",
+        "-keyout",
+        "server.key",
+        "-out",
+        "server.csr",
+    ]);
+    std::fs::write(
+        dir.join("ext"),
+        "subjectAltName=IP:127.0.0.1\nbasicConstraints=CA:FALSE\nextendedKeyUsage=serverAuth\n",
+    )
+    .unwrap();
+    openssl(&[
+        "x509",
+        "-req",
+        "-in",
+        "server.csr",
+        "-CA",
+        "ca.crt",
+        "-CAkey",
+        "ca.key",
+        "-CAcreateserial",
+        "-days",
+        "2",
+        "-extfile",
+        "ext",
+        "-out",
+        "server.crt",
+    ]);
+}
+
+#[tokio::test]
+async fn tls_serves_https_with_the_configured_certificate() {
+    let dir = tempfile::tempdir().unwrap();
+    test_certificates(dir.path());
+    let server = Server::start(&[
+        ("METAKV_DATABASE__TYPE", "memory".into()),
+        (
+            "METAKV_SERVER__TLS__CERT_FILE",
+            dir.path().join("server.crt").display().to_string(),
+        ),
+        (
+            "METAKV_SERVER__TLS__KEY_FILE",
+            dir.path().join("server.key").display().to_string(),
+        ),
+    ]);
+    assert!(
+        server.base.starts_with("https://127.0.0.1:"),
+        "{}",
+        server.base
+    );
+    let ca =
+        reqwest::Certificate::from_pem(&std::fs::read(dir.path().join("ca.crt")).unwrap()).unwrap();
+    let trusting = Client::builder().tls_certs_only([ca]).build().unwrap();
+    let r = trusting
+        .put(format!("{}/v1/p/tls/k/k", server.base))
+        .bearer_auth(TOKEN)
+        .body("over tls")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::CREATED);
+    let store =
+        metakv::HttpStore::with_client(&server.base, trusting, Some(kv_core::Secret::new(TOKEN)));
+    use kv_core::KvStore as _;
+    let got = store
+        .get(
+            &kv_core::Partition::try_from("tls").unwrap(),
+            &kv_core::Key::try_from("k").unwrap(),
+        )
+        .await
+        .unwrap();
+    assert_eq!(got.unwrap().value.as_bytes(), b"over tls");
+    // A client that does not trust the CA is refused.
+    assert!(
+        Client::new()
+            .get(format!("{}/healthz", server.base))
+            .send()
+            .await
+            .is_err()
+    );
+    assert!(server.terminate().await.success());
 }
 
 #[test]
