@@ -10,6 +10,7 @@ export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 
 source scripts/lib/common.sh
 source scripts/lib/postgres.sh
+source scripts/lib/dynamodb.sh
 
 step() { printf '\n==> %s\n' "$*"; }
 
@@ -24,6 +25,9 @@ cargo clippy --workspace --all-targets -- -D warnings
 if [ "$KV_TEST_MODE" != skipped ]; then
   step "starting PostgreSQL"
   start_postgres
+  step "starting DynamoDB Local and moto"
+  start_dynamodb_local
+  start_moto
 fi
 
 step "cargo test (KV_TEST_MODE=$KV_TEST_MODE)"

@@ -36,12 +36,18 @@ stop_pid() {
   kill -KILL "$pid" 2>/dev/null || true
 }
 
-# Waits until a TCP port accepts connections (or fails after $2 seconds).
+# Waits until a TCP port accepts connections; fails after $2 seconds, or at once when the
+# process $3 (if given) has died.
 wait_port() {
-  local port=$1 timeout=${2:-60}
-  for _ in $(seq 1 $((timeout * 10))); do
-    if python3 -c "import socket,sys; s=socket.socket(); s.settimeout(0.2); sys.exit(s.connect_ex(('127.0.0.1', $port)))" 2>/dev/null; then
+  local port=$1 timeout=${2:-60} pid=${3:-}
+  local deadline=$((SECONDS + timeout))
+  while [ "$SECONDS" -lt "$deadline" ]; do
+    if (exec 3<>"/dev/tcp/127.0.0.1/$port") 2>/dev/null; then
       return 0
+    fi
+    if [ -n "$pid" ] && ! kill -0 "$pid" 2>/dev/null; then
+      echo "process $pid exited before listening on port $port" >&2
+      return 1
     fi
     sleep 0.1
   done

@@ -2,7 +2,7 @@
 //!
 //! ```toml
 //! [database]
-//! type = "local"            # local | memory | postgres
+//! type = "local"            # local | memory | postgres | dynamodb
 //!
 //! [database.local]
 //! path = "./metakv-data"
@@ -42,7 +42,7 @@ pub struct Config {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct DatabaseConfig {
-    /// The backend: `local` (default), `memory` or `postgres`.
+    /// The backend: `local` (default), `memory`, `postgres` or `dynamodb`.
     #[serde(rename = "type")]
     pub kind: DatabaseType,
     /// `[database.local]`: the embedded store.
@@ -51,6 +51,9 @@ pub struct DatabaseConfig {
     /// `[database.postgres]`: PostgreSQL.
     #[cfg(feature = "postgres")]
     pub postgres: kv_postgres::PostgresConfig,
+    /// `[database.dynamodb]`: Amazon DynamoDB.
+    #[cfg(feature = "dynamodb")]
+    pub dynamodb: kv_dynamo::DynamoConfig,
 }
 
 /// The backends this binary was built with.
@@ -67,6 +70,9 @@ pub enum DatabaseType {
     /// PostgreSQL (`kv-postgres`).
     #[cfg(feature = "postgres")]
     Postgres,
+    /// Amazon DynamoDB (`kv-dynamo`).
+    #[cfg(feature = "dynamodb")]
+    Dynamodb,
 }
 
 impl DatabaseType {
@@ -78,6 +84,8 @@ impl DatabaseType {
             DatabaseType::Memory => "memory",
             #[cfg(feature = "postgres")]
             DatabaseType::Postgres => "postgres",
+            #[cfg(feature = "dynamodb")]
+            DatabaseType::Dynamodb => "dynamodb",
         }
     }
 }
@@ -253,6 +261,10 @@ impl Config {
         #[cfg(feature = "postgres")]
         if self.database.kind == DatabaseType::Postgres {
             self.database.postgres.validate()?;
+        }
+        #[cfg(feature = "dynamodb")]
+        if self.database.kind == DatabaseType::Dynamodb {
+            self.database.dynamodb.validate()?;
         }
         if self.server.body_limit_bytes < kv_core::limits::MAX_VALUE_LEN {
             return Err(Error::config(

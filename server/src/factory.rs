@@ -22,6 +22,11 @@ pub async fn open_store(config: &Config) -> Result<Arc<dyn KvStore>> {
             let store = kv_postgres::PostgresStore::open(config.database.postgres.clone()).await?;
             Arc::new(Instrumented::new(store, "postgres"))
         }
+        #[cfg(feature = "dynamodb")]
+        DatabaseType::Dynamodb => {
+            let store = kv_dynamo::DynamoStore::open(config.database.dynamodb.clone()).await?;
+            Arc::new(Instrumented::new(store, "dynamodb"))
+        }
     })
 }
 
@@ -41,6 +46,14 @@ pub async fn provision(config: &Config) -> Result<String> {
             format!(
                 "postgres: table {}.{} is ready",
                 config.database.postgres.schema, config.database.postgres.table
+            )
+        }
+        #[cfg(feature = "dynamodb")]
+        DatabaseType::Dynamodb => {
+            kv_dynamo::DynamoStore::provision(&config.database.dynamodb).await?;
+            format!(
+                "dynamodb: table {} is active",
+                config.database.dynamodb.table
             )
         }
     })

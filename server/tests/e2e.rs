@@ -572,6 +572,65 @@ async fn every_endpoint_works_on_the_postgres_backend() {
     assert!(server.terminate().await.success());
 }
 
+#[tokio::test]
+async fn every_endpoint_works_on_the_dynamodb_backend() {
+    let Some(endpoint) = kv_conformance::endpoint("dynamodb-local", "KV_TEST_DYNAMODB_URL") else {
+        return;
+    };
+    let table = format!("metakv-e2e-{:08x}", rand_u32());
+    let env = [
+        ("METAKV_DATABASE__TYPE", "dynamodb".to_string()),
+        ("METAKV_DATABASE__DYNAMODB__ENDPOINT", endpoint),
+        ("METAKV_DATABASE__DYNAMODB__TABLE", table),
+        ("METAKV_DATABASE__DYNAMODB__REGION", "us-east-1".into()),
+        ("METAKV_DATABASE__DYNAMODB__ACCESS_KEY_ID", "test".into()),
+        (
+            "METAKV_DATABASE__DYNAMODB__SECRET_ACCESS_KEY",
+            "test-secret-key".into(),
+        ),
+    ];
+    let out = Command::new(env!("CARGO_BIN_EXE_metakv"))
+        .args(["config", "show"])
+        .envs(env.clone())
+        .output()
+        .unwrap();
+    let shown = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        shown.contains("type = \"dynamodb\"") && !shown.contains("test-secret-key"),
+        "{shown}"
+    );
+    let out = Command::new(env!("CARGO_BIN_EXE_metakv"))
+        .arg("provision")
+        .envs(env.clone())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let server = Server::start(&env);
+    exercise_every_endpoint(&server).await;
+    let api = Api {
+        http: Client::new(),
+        server: &server,
+    };
+    let metrics = api
+        .req(Method::GET, "/metrics")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("metakv_dynamodb_consumed_capacity_units"),
+        "consumed capacity is recorded"
+    );
+    drop(api);
+    assert!(server.terminate().await.success());
+}
+
 fn rand_u32() -> u32 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

@@ -1,0 +1,131 @@
+//! The wire format and the SDK client: the only place that knows attribute names.
+//!
+//! Item layout (readable with the AWS CLI):
+//!
+//! | attribute | type | meaning |
+//! |---|---|---|
+//! | `p` | B (hash key) | partition |
+//! | `k` | B (range key) | key; DynamoDB orders binary sort keys as unsigned bytes |
+//! | `v` | B | value (may be empty) |
+//! | `ver` | S | version: 128 random bits, URL-safe base64 |
+
+use std::collections::HashMap;
+use std::time::Duration;
+
+use aws_config::BehaviorVersion;
+use aws_sdk_dynamodb::Client;
+use aws_sdk_dynamodb::config::retry::RetryConfig;
+use aws_sdk_dynamodb::config::timeout::TimeoutConfig;
+use aws_sdk_dynamodb::config::{Credentials, Region};
+use aws_sdk_dynamodb::primitives::Blob;
+use aws_sdk_dynamodb::types::{AttributeValue, ConsumedCapacity};
+use kv_core::{Error, Key, Partition, Result, Value, Version};
+
+use crate::DynamoConfig;
+
+/// Partition (hash key).
+pub(crate) const P: &str = "p";
+/// Key (range key).
+pub(crate) const K: &str = "k";
+/// Value.
+pub(crate) const V: &str = "v";
+/// Version.
+pub(crate) const VER: &str = "ver";
+
+/// An item as the SDK holds it.
+pub(crate) type Item = HashMap<String, AttributeValue>;
+
+/// An SDK client from the configuration: the default credential chain unless static keys are
+/// configured, the standard retry strategy with `max_attempts`, per-attempt timeouts.
+pub(crate) async fn sdk_client(config: &DynamoConfig) -> Client {
+    let mut loader = aws_config::defaults(BehaviorVersion::latest())
+        .retry_config(RetryConfig::standard().with_max_attempts(config.max_attempts))
+        .timeout_config(
+            TimeoutConfig::builder()
+                .connect_timeout(Duration::from_secs(3))
+                .operation_attempt_timeout(Duration::from_millis(config.attempt_timeout_ms))
+                .build(),
+        );
+    match (&config.region, &config.endpoint) {
+        (Some(region), _) => loader = loader.region(Region::new(region.clone())),
+        // An emulator needs some region to sign with; AWS itself needs the real one.
+        (None, Some(_)) => loader = loader.region(Region::new("us-east-1")),
+        (None, None) => {}
+    }
+    if let Some(endpoint) = &config.endpoint {
+        loader = loader.endpoint_url(endpoint);
+    }
+    if let (Some(id), Some(secret)) = (&config.access_key_id, &config.secret_access_key) {
+        loader = loader.credentials_provider(Credentials::new(
+            id,
+            secret.expose(),
+            None,
+            None,
+            "metakv-config",
+        ));
+    }
+    Client::new(&loader.load().await)
+}
+
+pub(crate) fn b(bytes: &[u8]) -> AttributeValue {
+    AttributeValue::B(Blob::new(bytes))
+}
+
+/// The primary key of an entry.
+pub(crate) fn key_of(partition: &Partition, key: &Key) -> Item {
+    HashMap::from([
+        (P.to_string(), b(partition.as_bytes())),
+        (K.to_string(), b(key.as_bytes())),
+    ])
+}
+
+/// A whole item.
+pub(crate) fn item(partition: &Partition, key: &Key, value: &Value, version: &Version) -> Item {
+    let mut item = key_of(partition, key);
+    item.insert(V.to_string(), b(value.as_bytes()));
+    item.insert(VER.to_string(), AttributeValue::S(version.to_string()));
+    item
+}
+
+fn corrupt(what: &str) -> Error {
+    Error::Backend {
+        message: format!("dynamodb item has no valid `{what}` attribute"),
+        source: None,
+    }
+}
+
+/// A binary attribute of an item.
+pub(crate) fn bytes<'a>(item: &'a Item, name: &str) -> Result<&'a [u8]> {
+    match item.get(name) {
+        Some(AttributeValue::B(blob)) => Ok(blob.as_ref()),
+        _ => Err(corrupt(name)),
+    }
+}
+
+/// The value and version of an item.
+pub(crate) fn value_and_version(item: &Item) -> Result<(Value, Version)> {
+    let value = Value::new(bytes(item, V)?)?;
+    let version = match item.get(VER) {
+        Some(AttributeValue::S(s)) => Version::new(s.as_str()).map_err(|_| corrupt(VER))?,
+        _ => return Err(corrupt(VER)),
+    };
+    Ok((value, version))
+}
+
+/// Records the capacity an operation consumed (`metakv_dynamodb_consumed_capacity_units`).
+pub(crate) fn record_capacity(op: &'static str, consumed: Option<&ConsumedCapacity>) {
+    if let Some(units) = consumed.and_then(ConsumedCapacity::capacity_units) {
+        metrics::histogram!("metakv_dynamodb_consumed_capacity_units", "op" => op).record(units);
+    }
+}
+
+/// Records capacity consumed across several tables or items.
+pub(crate) fn record_capacities(op: &'static str, consumed: &[ConsumedCapacity]) {
+    let units: f64 = consumed
+        .iter()
+        .filter_map(ConsumedCapacity::capacity_units)
+        .sum();
+    if !consumed.is_empty() {
+        metrics::histogram!("metakv_dynamodb_consumed_capacity_units", "op" => op).record(units);
+    }
+}
