@@ -76,11 +76,20 @@ async fn main() {
     let key = |t: usize| Key::new(format!("key-{t:04}")).unwrap();
     let mut versions = Vec::new();
     for t in 0..args.tasks {
-        versions.push(Mutex::new(store.put(&p, &key(t), &value, &Condition::None).await.unwrap().version));
+        versions.push(Mutex::new(
+            store
+                .put(&p, &key(t), &value, &Condition::None)
+                .await
+                .unwrap()
+                .version,
+        ));
     }
     let versions = Arc::new(versions);
 
-    println!("| operation ({} tasks) | driver ops/s | raw SDK ops/s | ops/s ratio | driver CPU µs/op | raw CPU µs/op | CPU ratio |", args.tasks);
+    println!(
+        "| operation ({} tasks) | driver ops/s | raw SDK ops/s | ops/s ratio | driver CPU µs/op | raw CPU µs/op | CPU ratio |",
+        args.tasks
+    );
     println!("|---|---:|---:|---:|---:|---:|---:|");
 
     // Warm up the emulator's JVM (and both clients) before anything is measured: the first
@@ -91,7 +100,14 @@ async fn main() {
             let (s, p, v) = (Arc::clone(&s), pp.clone(), vv.clone());
             async move {
                 s.get(&p, &key(t)).await.unwrap();
-                s.put(&p, &Key::new(format!("warm-{t}")).unwrap(), &v, &Condition::None).await.unwrap();
+                s.put(
+                    &p,
+                    &Key::new(format!("warm-{t}")).unwrap(),
+                    &v,
+                    &Condition::None,
+                )
+                .await
+                .unwrap();
             }
         })
         .await;
@@ -124,12 +140,21 @@ async fn main() {
     .await;
     row("get (consistent)", driver_get, raw_get);
 
-    let (s, pp, vv, cur) = (Arc::clone(&store), p.clone(), value.clone(), Arc::clone(&versions));
+    let (s, pp, vv, cur) = (
+        Arc::clone(&store),
+        p.clone(),
+        value.clone(),
+        Arc::clone(&versions),
+    );
     let driver_cas = run_for(args.tasks, duration, move |t, _| {
         let (s, p, v, cur) = (Arc::clone(&s), pp.clone(), vv.clone(), Arc::clone(&cur));
         async move {
             let mut version = cur[t].lock().await;
-            *version = s.put(&p, &key(t), &v, &Condition::Version(version.clone())).await.unwrap().version;
+            *version = s
+                .put(&p, &key(t), &v, &Condition::Version(version.clone()))
+                .await
+                .unwrap()
+                .version;
         }
     })
     .await;
