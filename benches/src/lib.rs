@@ -28,6 +28,20 @@ impl Throughput {
     }
 }
 
+/// Prints one row of a driver-vs-baseline table: ops/s of both, their ratio, client CPU per
+/// operation of both, and that ratio.
+pub fn print_comparison(name: &str, driver: Throughput, baseline: Throughput) {
+    println!(
+        "| {name} | {:.0} | {:.0} | {:.2} | {:.1} | {:.1} | {:.2} |",
+        driver.per_second(),
+        baseline.per_second(),
+        driver.per_second() / baseline.per_second(),
+        driver.cpu_us_per_op(),
+        baseline.cpu_us_per_op(),
+        driver.cpu_us_per_op() / baseline.cpu_us_per_op()
+    );
+}
+
 /// Runs `op(task, i)` from `tasks` concurrent tasks for `duration`, counting completed
 /// operations. Each task stops at the deadline; an error panics (a benchmark must not hide
 /// failures).

@@ -215,14 +215,7 @@ impl KvStore for InMemoryStore {
                 });
             }
         }
-        let next_page_token = (entries.len() == page_size)
-            .then(|| entries.last())
-            .flatten()
-            .map(|last| export_token::encode(&last.partition, &last.entry.key));
-        Ok(ExportPage {
-            entries,
-            next_page_token,
-        })
+        Ok(ExportPage::keyset(entries, page_size))
     }
 
     async fn ping(&self) -> Result<()> {

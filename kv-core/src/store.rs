@@ -29,6 +29,21 @@ pub struct ExportPage {
     pub next_page_token: Option<String>,
 }
 
+impl ExportPage {
+    /// A page of a store that exports in (partition, key) order: when the page is full, the
+    /// token resumes after its last entry (see [`export_token`]).
+    pub fn keyset(entries: Vec<ExportEntry>, page_size: usize) -> Self {
+        let next_page_token = (entries.len() == page_size)
+            .then(|| entries.last())
+            .flatten()
+            .map(|last| export_token::encode(&last.partition, &last.entry.key));
+        Self {
+            entries,
+            next_page_token,
+        }
+    }
+}
+
 /// The primitives every driver implements, with exactly the semantics of the contract
 /// (see the crate documentation). Inputs arrive validated: their types cannot hold a value
 /// outside the limits.

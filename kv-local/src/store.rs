@@ -303,17 +303,7 @@ impl KvStore for LocalStore {
                     break;
                 }
             }
-            let next_page_token = (entries.len() == page_size)
-                .then(|| {
-                    entries
-                        .last()
-                        .map(|e| export_token::encode(&e.partition, &e.entry.key))
-                })
-                .flatten();
-            Ok(ExportPage {
-                entries,
-                next_page_token,
-            })
+            Ok(ExportPage::keyset(entries, page_size))
         })
         .await
     }

@@ -493,17 +493,7 @@ impl KvStore for PostgresStore {
                 })
             })
             .collect::<Result<Vec<_>>>()?;
-        let next_page_token = (entries.len() as i64 == limit)
-            .then(|| {
-                entries
-                    .last()
-                    .map(|e| export_token::encode(&e.partition, &e.entry.key))
-            })
-            .flatten();
-        Ok(ExportPage {
-            entries,
-            next_page_token,
-        })
+        Ok(ExportPage::keyset(entries, limit as usize))
     }
 
     async fn ping(&self) -> Result<()> {

@@ -15,7 +15,7 @@ use aws_sdk_dynamodb::types::AttributeValue;
 use clap::Parser;
 use kv_core::{Condition, Key, KvStore, Partition, Secret, Value, Version};
 use kv_dynamo::{DynamoConfig, DynamoStore};
-use metakv_benches::{Throughput, run_for};
+use metakv_benches::{print_comparison as row, run_for};
 use tokio::sync::Mutex;
 
 #[derive(Parser)]
@@ -32,18 +32,6 @@ struct Args {
 }
 
 const TABLE: &str = "metakv-bench";
-
-fn row(name: &str, driver: Throughput, raw: Throughput) {
-    println!(
-        "| {name} | {:.0} | {:.0} | {:.2} | {:.1} | {:.1} | {:.2} |",
-        driver.per_second(),
-        raw.per_second(),
-        driver.per_second() / raw.per_second(),
-        driver.cpu_us_per_op(),
-        raw.cpu_us_per_op(),
-        driver.cpu_us_per_op() / raw.cpu_us_per_op()
-    );
-}
 
 fn blob(b: &[u8]) -> AttributeValue {
     AttributeValue::B(Blob::new(b))

@@ -13,7 +13,7 @@ use std::time::Duration;
 use clap::Parser;
 use kv_core::{Condition, Key, KvStore, Partition, Value, Version};
 use kv_postgres::{PostgresConfig, PostgresStore};
-use metakv_benches::{Throughput, run_for};
+use metakv_benches::{print_comparison as row, run_for};
 use tokio::sync::Mutex;
 
 #[derive(Parser)]
@@ -30,18 +30,6 @@ struct Args {
 }
 
 const TABLE: &str = "metakv_bench";
-
-fn row(name: &str, driver: Throughput, raw: Throughput) {
-    println!(
-        "| {name} | {:.0} | {:.0} | {:.2} | {:.1} | {:.1} | {:.2} |",
-        driver.per_second(),
-        raw.per_second(),
-        driver.per_second() / raw.per_second(),
-        driver.cpu_us_per_op(),
-        raw.cpu_us_per_op(),
-        driver.cpu_us_per_op() / raw.cpu_us_per_op()
-    );
-}
 
 #[tokio::main]
 async fn main() {

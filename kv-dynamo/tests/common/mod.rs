@@ -1,0 +1,42 @@
+//! The fixture shared by the conformance runs against each DynamoDB implementation.
+
+use std::sync::Arc;
+
+use kv_conformance::Fixture;
+use kv_core::{KvStore, Result, Secret};
+use kv_dynamo::{DynamoConfig, DynamoStore};
+
+/// Every `open` is a new store (its own SDK client) on the same table.
+struct DynamoFixture(&'static str, DynamoConfig);
+
+#[kv_core::async_trait]
+impl Fixture for DynamoFixture {
+    fn name(&self) -> &str {
+        self.0
+    }
+    async fn open(&self) -> Result<Arc<dyn KvStore>> {
+        Ok(Arc::new(DynamoStore::open(self.1.clone()).await?))
+    }
+}
+
+/// The fixture of the emulator at `$variable`, exporting with `scan_segments` segments.
+pub async fn fixture(
+    name: &'static str,
+    variable: &str,
+    scan_segments: u32,
+) -> Option<Arc<dyn Fixture>> {
+    let endpoint = kv_conformance::endpoint(name, variable)?;
+    Some(Arc::new(DynamoFixture(
+        name,
+        DynamoConfig {
+            table: "metakv-conformance".into(),
+            endpoint: Some(endpoint),
+            region: Some("us-east-1".into()),
+            access_key_id: Some("test".into()),
+            secret_access_key: Some(Secret::new("test")),
+            auto_create: true,
+            scan_segments,
+            ..DynamoConfig::default()
+        },
+    )))
+}
