@@ -11,6 +11,7 @@ export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
 source scripts/lib/common.sh
 source scripts/lib/postgres.sh
 source scripts/lib/dynamodb.sh
+source scripts/lib/cosmos.sh
 
 step() { printf '\n==> %s\n' "$*"; }
 
@@ -28,6 +29,8 @@ if [ "$KV_TEST_MODE" != skipped ]; then
   step "starting DynamoDB Local and moto"
   start_dynamodb_local
   start_moto
+  step "starting the Cosmos DB emulator"
+  start_cosmos_emulator
 fi
 
 step "cargo test (KV_TEST_MODE=$KV_TEST_MODE)"

@@ -2,7 +2,7 @@
 //!
 //! ```toml
 //! [database]
-//! type = "local"            # local | memory | postgres | dynamodb
+//! type = "local"            # local | memory | postgres | dynamodb | cosmosdb
 //!
 //! [database.local]
 //! path = "./metakv-data"
@@ -42,7 +42,7 @@ pub struct Config {
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct DatabaseConfig {
-    /// The backend: `local` (default), `memory`, `postgres` or `dynamodb`.
+    /// The backend: `local` (default), `memory`, `postgres`, `dynamodb` or `cosmosdb`.
     #[serde(rename = "type")]
     pub kind: DatabaseType,
     /// `[database.local]`: the embedded store.
@@ -54,6 +54,9 @@ pub struct DatabaseConfig {
     /// `[database.dynamodb]`: Amazon DynamoDB.
     #[cfg(feature = "dynamodb")]
     pub dynamodb: kv_dynamo::DynamoConfig,
+    /// `[database.cosmosdb]`: Azure Cosmos DB for NoSQL.
+    #[cfg(feature = "cosmosdb")]
+    pub cosmosdb: kv_cosmos::CosmosConfig,
 }
 
 /// The backends this binary was built with.
@@ -73,6 +76,9 @@ pub enum DatabaseType {
     /// Amazon DynamoDB (`kv-dynamo`).
     #[cfg(feature = "dynamodb")]
     Dynamodb,
+    /// Azure Cosmos DB for NoSQL (`kv-cosmos`).
+    #[cfg(feature = "cosmosdb")]
+    Cosmosdb,
 }
 
 impl DatabaseType {
@@ -86,6 +92,8 @@ impl DatabaseType {
             DatabaseType::Postgres => "postgres",
             #[cfg(feature = "dynamodb")]
             DatabaseType::Dynamodb => "dynamodb",
+            #[cfg(feature = "cosmosdb")]
+            DatabaseType::Cosmosdb => "cosmosdb",
         }
     }
 }
@@ -265,6 +273,10 @@ impl Config {
         #[cfg(feature = "dynamodb")]
         if self.database.kind == DatabaseType::Dynamodb {
             self.database.dynamodb.validate()?;
+        }
+        #[cfg(feature = "cosmosdb")]
+        if self.database.kind == DatabaseType::Cosmosdb {
+            self.database.cosmosdb.validate()?;
         }
         if self.server.body_limit_bytes < kv_core::limits::MAX_VALUE_LEN {
             return Err(Error::config(

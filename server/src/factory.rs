@@ -27,6 +27,11 @@ pub async fn open_store(config: &Config) -> Result<Arc<dyn KvStore>> {
             let store = kv_dynamo::DynamoStore::open(config.database.dynamodb.clone()).await?;
             Arc::new(Instrumented::new(store, "dynamodb"))
         }
+        #[cfg(feature = "cosmosdb")]
+        DatabaseType::Cosmosdb => {
+            let store = kv_cosmos::CosmosStore::open(config.database.cosmosdb.clone()).await?;
+            Arc::new(Instrumented::new(store, "cosmosdb"))
+        }
     })
 }
 
@@ -54,6 +59,14 @@ pub async fn provision(config: &Config) -> Result<String> {
             format!(
                 "dynamodb: table {} is active",
                 config.database.dynamodb.table
+            )
+        }
+        #[cfg(feature = "cosmosdb")]
+        DatabaseType::Cosmosdb => {
+            kv_cosmos::CosmosStore::provision(&config.database.cosmosdb).await?;
+            format!(
+                "cosmosdb: database {} and container {} are ready",
+                config.database.cosmosdb.database, config.database.cosmosdb.container
             )
         }
     })

@@ -631,6 +631,71 @@ async fn every_endpoint_works_on_the_dynamodb_backend() {
     assert!(server.terminate().await.success());
 }
 
+#[tokio::test]
+async fn every_endpoint_works_on_the_cosmosdb_backend() {
+    let Some(endpoint) = kv_conformance::endpoint("cosmosdb-emulator", "KV_TEST_COSMOS_URL") else {
+        return;
+    };
+    // The emulators' published key.
+    let key =
+        "C2y6yDjf5/R+ob0N8A7Cgv30VRDJIWEHLM+4QDU5DE2nQ9nDuVTqobD4b8mGGyPMbIZnqyMsEcaGQy67XIw/Jw==";
+    let env = [
+        ("METAKV_DATABASE__TYPE", "cosmosdb".to_string()),
+        ("METAKV_DATABASE__COSMOSDB__ENDPOINT", endpoint),
+        ("METAKV_DATABASE__COSMOSDB__KEY", key.to_string()),
+        ("METAKV_DATABASE__COSMOSDB__DATABASE", "metakv-e2e".into()),
+        (
+            "METAKV_DATABASE__COSMOSDB__CONTAINER",
+            format!("e2e-{:08x}", rand_u32()),
+        ),
+        ("METAKV_DATABASE__COSMOSDB__EMULATOR", "true".into()),
+        (
+            "METAKV_DATABASE__COSMOSDB__ACCEPT_WEAK_CONSISTENCY",
+            "true".into(),
+        ),
+    ];
+    let out = Command::new(env!("CARGO_BIN_EXE_metakv"))
+        .args(["config", "show"])
+        .envs(env.clone())
+        .output()
+        .unwrap();
+    let shown = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        shown.contains("type = \"cosmosdb\"") && !shown.contains(key),
+        "{shown}"
+    );
+    let out = Command::new(env!("CARGO_BIN_EXE_metakv"))
+        .arg("provision")
+        .envs(env.clone())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let server = Server::start(&env);
+    exercise_every_endpoint(&server).await;
+    let api = Api {
+        http: Client::new(),
+        server: &server,
+    };
+    let metrics = api
+        .req(Method::GET, "/metrics")
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains("metakv_cosmos_request_units"),
+        "request charges are recorded"
+    );
+    drop(api);
+    assert!(server.terminate().await.success());
+}
+
 fn rand_u32() -> u32 {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)

@@ -1,0 +1,209 @@
+#!/usr/bin/env node
+// Starts @vercel/cosmosdb-server for metakv's tests, with the patches that make
+// it behave like the real Azure Cosmos DB service where the metakv driver (and
+// the Rust SDK) depend on it. Every patch names the real-service behaviour it
+// restores. The driver never works around an emulator gap; this file does.
+//
+// Usage: node launch.js <port> [host]
+// Prints "listening <host>:<port>" on stdout once it accepts connections.
+"use strict";
+
+const lib = "@vercel/cosmosdb-server/lib";
+
+const partitionHeader = require(`${lib}/utils/get-partition-from-header`);
+
+/** The partition key value named by a request's `x-ms-documentdb-partitionkey`, if any. */
+function requestPartition(req, id) {
+  const header = partitionHeader.default(req);
+  return header === undefined ? undefined : partitionHeader.parsePartitionKey(header, id);
+}
+
+// Patch 1: partition key range ids are strings.
+//
+// The real service returns `"id": "0"` for a container's partition key ranges;
+// the server creates its single range with the number 0. The Rust SDK's routing
+// map rejects numeric ids and fails every item operation with
+// `ClientTopologyResolutionFailed`. Ranges are created through
+// `PartitionKeyRanges#create`, so the id is turned into a string there.
+const PartitionKeyRanges = require(`${lib}/account/partition-key-ranges`).default;
+const Items = require(`${lib}/account/items`).default;
+PartitionKeyRanges.prototype.create = function createRange(data) {
+  return Items.prototype.create.call(this, { ...data, id: String(data.id) });
+};
+
+// Patch 2: etags are quoted.
+//
+// The real service's `_etag` and `ETag` header are quoted strings (`"00000000-..."`), and
+// `If-Match` carries them with their quotes. The server uses a bare UUID. Every create and
+// replace stores the new document through `Items#_set`, so the quotes are added there.
+const originalSet = Items.prototype._set;
+Items.prototype._set = function setQuoted(data) {
+  if (typeof data._etag === "string" && !data._etag.startsWith('"')) {
+    data._etag = `"${data._etag}"`;
+  }
+  return originalSet.call(this, data);
+};
+
+// Patch 3: a transactional batch is atomic.
+//
+// The real service applies all operations of a batch or none: when an
+// operation fails, the operations before it are rolled back, the failing one
+// reports its own status (409, 412, 404, ...), every other one reports 424
+// (failed dependency), and the response's own status is the failing
+// operation's status. The server stops at the first failure but keeps what it
+// already applied, and answers 200. The patched handler snapshots the
+// container's documents before the batch and restores them on failure. Node
+// runs the handler without yielding between operations, so no other request
+// sees the intermediate state, as on the real service. The operations take their partition
+// from the batch's `x-ms-documentdb-partitionkey` header, as on the real service (the
+// server expects it in each operation, where the Rust SDK does not put it).
+const batchModule = require(`${lib}/handler/batch-documents`);
+const operations = require(`${lib}/handler/_document-operations`);
+const readJson = require(`${lib}/json`).default;
+const trueHeader = require(`${lib}/true-header`).default;
+const handlers = {
+  Create: operations.createOperation,
+  Upsert: operations.upsertOperation,
+  Read: operations.readOperation,
+  Delete: operations.deleteOperation,
+  Replace: operations.replaceOperation,
+};
+batchModule.default = async (account, req, res, { dbId, collId }) => {
+  const body = await readJson(req);
+  const continueOnError = trueHeader(req, "x-ms-cosmos-batch-continue-on-error");
+  const collection = account.database(dbId).collection(collId);
+  if (!collection.read()) {
+    res.statusCode = 404;
+    return {};
+  }
+  if (!Array.isArray(body)) {
+    res.statusCode = 400;
+    return { message: "Invalid request body" };
+  }
+  const unsupported = body.find((op) => !handlers[op && op.operationType]);
+  if (unsupported) {
+    res.statusCode = 400;
+    return { message: `Operation type '${unsupported && unsupported.operationType}' is not supported in Batch.` };
+  }
+  // Every operation of a batch is in the batch's partition (the request header); the SDK
+  // does not repeat it per operation, and the server's operations need it.
+  const batchPartition = partitionHeader.default(req);
+  body.forEach((op) => {
+    if (op && op.partitionKey === undefined) {
+      op.partitionKey = batchPartition;
+    }
+  });
+  // From here on nothing awaits: the batch runs without interleaving.
+  const documents = collection.documents;
+  const snapshot = {
+    data: new Map(documents._data),
+    index: new Map(documents._index),
+    ridCount: documents._ridCount,
+  };
+  const results = [];
+  for (let i = 0; i < body.length; i += 1) {
+    const result = handlers[body[i].operationType](collection, body[i]);
+    if (result.statusCode >= 400 && !continueOnError) {
+      documents._data = snapshot.data;
+      documents._index = snapshot.index;
+      documents._ridCount = snapshot.ridCount;
+      res.statusCode = result.statusCode;
+      return body.map((_, j) => ({ statusCode: j === i ? result.statusCode : 424, requestCharge: 0 }));
+    }
+    results.push({
+      statusCode: result.statusCode,
+      requestCharge: 1,
+      eTag: result.body ? result.body._etag : undefined,
+      resourceBody: result.body,
+    });
+  }
+  return results;
+};
+
+// Patch 4: reading a missing document answers 404.
+//
+// The real service answers a point read of a missing item with 404 (sub-status 0). The
+// server's handler dereferences the missing document while comparing partition keys and
+// answers 500.
+const readModule = require(`${lib}/handler/read-document`);
+const originalRead = readModule.default;
+readModule.default = (account, req, res, params) => {
+  const collection = account.database(params.dbId).collection(params.collId);
+  if (collection.read()) {
+    const partition = requestPartition(req, params.docId);
+    if (!collection.document(params.docId, partition).read()) {
+      res.statusCode = 404;
+      return { code: "NotFound", message: "Entity with the specified id does not exist in the system." };
+    }
+  }
+  return originalRead(account, req, res, params);
+};
+
+// Patch 5: a query sent with a partition key runs in that partition only.
+//
+// The real service runs a query that carries `x-ms-documentdb-partitionkey` against that
+// logical partition alone, whatever the query text says. The server ignores the header:
+// it runs the query over the whole container, and refuses it (400 "missing partition
+// keys") unless the text itself filters on the partition key path. The patched handler
+// runs the query over a view of the container that holds only the documents of the
+// header's partition.
+const queryModule = require(`${lib}/handler/query-documents`);
+const readItems = require(`${lib}/handler/_read-items`).default;
+queryModule.default = async (account, req, res, { dbId, collId }) =>
+  readItems(req, res, "Documents", async ({ continuation, maxItemCount }) => {
+    const body = await readJson(req);
+    if (!body.query) {
+      res.statusCode = 400;
+      return { message: "missing query" };
+    }
+    const collection = account.database(dbId).collection(collId);
+    if (!collection.read()) {
+      return null; // 404
+    }
+    const documents = collection.documents;
+    const partition = requestPartition(req, undefined);
+    let view = documents;
+    if (partition !== undefined) {
+      view = Object.create(documents);
+      view._data = new Map(
+        [...documents._data].filter(([, item]) => documents._getPartition(item.read()) === partition),
+      );
+    }
+    try {
+      return Items.prototype.query.call(view, body, { continuation, maxItemCount });
+    } catch (err) {
+      if (err.badRequest) {
+        res.statusCode = 400;
+        return { message: err.message };
+      }
+      throw err;
+    }
+  });
+
+const { createHttpsServer } = require(lib);
+
+const port = Number.parseInt(process.argv[2] || "8081", 10);
+const host = process.argv[3] || "127.0.0.1";
+const server = createHttpsServer({ keepAlive: true });
+
+// Not a patch: a request counter for tests that prove one request per operation.
+// `GET /_metakv/requests` answers `{"count": n}`, the number of requests served so far
+// (itself not included).
+let requests = 0;
+const [serve] = server.listeners("request");
+server.removeAllListeners("request");
+server.on("request", (req, res) => {
+  if (req.method === "GET" && req.url === "/_metakv/requests") {
+    res.setHeader("content-type", "application/json");
+    res.end(JSON.stringify({ count: requests }));
+    return;
+  }
+  requests += 1;
+  serve(req, res);
+});
+server.listen(port, host, () => {
+  process.stdout.write(`listening ${host}:${port}\n`);
+});
+const stop = () => server.close(() => process.exit(0));
+process.on("SIGTERM", stop);
+process.on("SIGINT", stop);
