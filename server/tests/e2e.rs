@@ -589,46 +589,13 @@ async fn every_endpoint_works_on_the_dynamodb_backend() {
             "test-secret-key".into(),
         ),
     ];
-    let out = Command::new(env!("CARGO_BIN_EXE_metakv"))
-        .args(["config", "show"])
-        .envs(env.clone())
-        .output()
-        .unwrap();
-    let shown = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        shown.contains("type = \"dynamodb\"") && !shown.contains("test-secret-key"),
-        "{shown}"
-    );
-    let out = Command::new(env!("CARGO_BIN_EXE_metakv"))
-        .arg("provision")
-        .envs(env.clone())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let server = Server::start(&env);
-    exercise_every_endpoint(&server).await;
-    let api = Api {
-        http: Client::new(),
-        server: &server,
-    };
-    let metrics = api
-        .req(Method::GET, "/metrics")
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    assert!(
-        metrics.contains("metakv_dynamodb_consumed_capacity_units"),
-        "consumed capacity is recorded"
-    );
-    drop(api);
-    assert!(server.terminate().await.success());
+    provision_serve_and_exercise(
+        &env,
+        "dynamodb",
+        "test-secret-key",
+        "metakv_dynamodb_consumed_capacity_units",
+    )
+    .await;
 }
 
 #[tokio::test]
@@ -654,19 +621,30 @@ async fn every_endpoint_works_on_the_cosmosdb_backend() {
             "true".into(),
         ),
     ];
+    provision_serve_and_exercise(&env, "cosmosdb", key, "metakv_cosmos_request_units").await;
+}
+
+/// For a cloud backend configured by `env`: `config show` names it and masks `secret`,
+/// `provision` succeeds, and a server on it passes every endpoint and exports `cost_metric`.
+async fn provision_serve_and_exercise(
+    env: &[(&str, String)],
+    kind: &str,
+    secret: &str,
+    cost_metric: &str,
+) {
     let out = Command::new(env!("CARGO_BIN_EXE_metakv"))
         .args(["config", "show"])
-        .envs(env.clone())
+        .envs(env.iter().cloned())
         .output()
         .unwrap();
     let shown = String::from_utf8_lossy(&out.stdout);
     assert!(
-        shown.contains("type = \"cosmosdb\"") && !shown.contains(key),
+        shown.contains(&format!("type = \"{kind}\"")) && !shown.contains(secret),
         "{shown}"
     );
     let out = Command::new(env!("CARGO_BIN_EXE_metakv"))
         .arg("provision")
-        .envs(env.clone())
+        .envs(env.iter().cloned())
         .output()
         .unwrap();
     assert!(
@@ -674,7 +652,7 @@ async fn every_endpoint_works_on_the_cosmosdb_backend() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let server = Server::start(&env);
+    let server = Server::start(env);
     exercise_every_endpoint(&server).await;
     let api = Api {
         http: Client::new(),
@@ -688,10 +666,7 @@ async fn every_endpoint_works_on_the_cosmosdb_backend() {
         .text()
         .await
         .unwrap();
-    assert!(
-        metrics.contains("metakv_cosmos_request_units"),
-        "request charges are recorded"
-    );
+    assert!(metrics.contains(cost_metric), "{cost_metric} is recorded");
     drop(api);
     assert!(server.terminate().await.success());
 }
