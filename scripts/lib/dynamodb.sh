@@ -37,7 +37,8 @@ start_moto() {
   local port
   port=$(free_port)
   log "starting moto $METAKV_MOTO_VERSION on port $port"
-  "$venv/bin/moto_server" -H 127.0.0.1 -p "$port" >"${TMPDIR:-/tmp}/metakv-moto.log" 2>&1 &
+  # scripts/moto/serve.py: moto's server, one request at a time (see there why).
+  "$venv/bin/python" scripts/moto/serve.py 127.0.0.1 "$port" >"${TMPDIR:-/tmp}/metakv-moto.log" 2>&1 &
   local pid=$!
   on_exit "stop_pid $pid"
   wait_port "$port" 60 "$pid" || { tail -n 20 "${TMPDIR:-/tmp}/metakv-moto.log" >&2; return 1; }
