@@ -2,11 +2,12 @@
 //! for: reading the account's default consistency.
 
 use std::sync::Arc;
-use std::time::SystemTime;
+use std::time::{Duration, SystemTime};
 
 use azure_core::credentials::TokenCredential;
 use azure_data_cosmos::options::{
-    BinaryEncodingOptions, ConnectionPoolOptions, Region, ServerCertificateValidation,
+    BinaryEncodingOptions, ConnectionPoolOptions, OperationOptionsBuilder, Region,
+    ServerCertificateValidation, ThrottlingRetryOptionsBuilder,
 };
 use azure_data_cosmos::{
     AccountEndpoint, AccountReference, CosmosClient, CosmosRuntime, RoutingStrategy,
@@ -102,7 +103,17 @@ pub(crate) async fn sdk_client(
         .build()
         .await
         .map_err(sdk("start the SDK runtime"))?;
-    let mut builder = CosmosClient::builder().with_runtime(runtime);
+    let throttling = ThrottlingRetryOptionsBuilder::new()
+        .with_max_retry_count(config.max_throttle_retries)
+        .with_max_retry_wait_time(Duration::from_secs(config.max_throttle_wait_secs))
+        .build();
+    let mut builder = CosmosClient::builder()
+        .with_runtime(runtime)
+        .with_default_operation_options(
+            OperationOptionsBuilder::new()
+                .with_throttling_retry_options(throttling)
+                .build(),
+        );
     if emulator {
         // Emulators speak text JSON only.
         builder =

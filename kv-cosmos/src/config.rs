@@ -68,6 +68,11 @@ pub struct CosmosConfig {
     /// emulator reports Session). Default off: open refuses such an account, since the
     /// contract's guarantees need Strong or Bounded Staleness in one region.
     pub accept_weak_consistency: bool,
+    /// Retries of a throttled (429) request, by the SDK's policy, which waits as the service's
+    /// `x-ms-retry-after-ms` says; then the call fails with `Throttled`. Default 9.
+    pub max_throttle_retries: u32,
+    /// Longest total wait across those retries, in seconds. Default 30.
+    pub max_throttle_wait_secs: u64,
     /// The endpoint is a local emulator: its self-signed certificate is accepted (only for
     /// `localhost`/`127.0.0.1`) and HTTP/2 is off. Never set this for a real account.
     pub emulator: bool,
@@ -86,6 +91,8 @@ impl Default for CosmosConfig {
             auto_create: false,
             throughput: Throughput::Autoscale { max_ru: 1000 },
             accept_weak_consistency: false,
+            max_throttle_retries: 9,
+            max_throttle_wait_secs: 30,
             emulator: false,
         }
     }

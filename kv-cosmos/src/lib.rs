@@ -29,8 +29,9 @@
 //!   batch sent again.
 //! - `delete_partition` lists 100 ids per query and deletes them in one transactional batch.
 //!   `export` is a cross-partition query; its page tokens wrap the SDK's continuation tokens.
-//! - 429s are retried by the SDK's throttling policy (9 retries, up to 30 s, honouring
-//!   `x-ms-retry-after-ms`), then surface as `Throttled` with the hint. The request charge of
+//! - 429s are retried by the SDK's throttling policy (`max_throttle_retries`, default 9, within
+//!   `max_throttle_wait_secs`, honouring `x-ms-retry-after-ms`), then surface as `Throttled`
+//!   with the hint. The request charge of
 //!   every response is recorded in the histogram `metakv_cosmos_request_units{op}`.
 //! - At open: the account's default consistency must be Strong, or Bounded Staleness with one
 //!   read region (`accept_weak_consistency` opts out, for emulators); the container must exist

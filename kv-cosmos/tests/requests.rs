@@ -1,6 +1,7 @@
-//! One request per single-key operation, counted by the emulator launcher
-//! (`GET /_metakv/requests`). Alone in its test binary, so that no other test's requests
-//! reach the emulator while it counts.
+//! Request-level guarantees, counted by the emulator launcher's hooks: one request per
+//! single-key operation (`GET /_metakv/requests`), and throttling retried by the SDK then
+//! surfaced as `Throttled` (`POST /_metakv/throttle`). Alone in their test binary, run one
+//! after the other, so that no other test's requests reach the emulator meanwhile.
 
 mod common;
 
@@ -27,8 +28,12 @@ async fn served(endpoint: &str) -> u64 {
     body["count"].as_u64().unwrap()
 }
 
+/// The tests of this binary share the emulator's counters: one at a time.
+static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
 #[tokio::test]
 async fn every_single_key_operation_is_one_request() {
+    let _one_at_a_time = SERIAL.lock().await;
     let Some(endpoint) = emulator() else {
         return;
     };
@@ -102,4 +107,55 @@ async fn every_single_key_operation_is_one_request() {
         let sent = served(&endpoint).await - before;
         assert_eq!(sent, 1, "{name} sent {sent} requests");
     }
+}
+
+#[tokio::test]
+async fn throttling_is_retried_then_surfaces_as_throttled_with_the_hint() {
+    let _one_at_a_time = SERIAL.lock().await;
+    let Some(endpoint) = emulator() else {
+        return;
+    };
+    let store = CosmosStore::open(kv_cosmos::CosmosConfig {
+        max_throttle_retries: 2,
+        ..common::config(endpoint.clone(), "requests")
+    })
+    .await
+    .unwrap();
+    let (p, k) = (
+        Partition::try_from("throttled").unwrap(),
+        Key::try_from("k").unwrap(),
+    );
+    store.get(&p, &k).await.unwrap();
+    let http = reqwest::Client::builder()
+        .danger_accept_invalid_certs(true)
+        .build()
+        .unwrap();
+    let throttle = |count: u32| {
+        http.post(format!(
+            "{endpoint}_metakv/throttle?count={count}&retry_after_ms=20"
+        ))
+        .send()
+    };
+
+    // More 429s than retries: the call fails with Throttled and the service's hint, after
+    // the first attempt and exactly two retries.
+    throttle(100).await.unwrap();
+    let before = served(&endpoint).await;
+    let err = store.get(&p, &k).await.unwrap_err();
+    let sent = served(&endpoint).await - before;
+    throttle(0).await.unwrap();
+    assert_eq!(err.kind(), kv_core::ErrorKind::Throttled, "{err:?}");
+    assert!(err.is_retryable());
+    assert_eq!(
+        err.retry_after(),
+        Some(std::time::Duration::from_millis(20))
+    );
+    assert_eq!(sent, 3, "one attempt and two retries");
+
+    // Fewer 429s than retries: the SDK's retries absorb them.
+    throttle(2).await.unwrap();
+    store
+        .put(&p, &k, &Value::try_from("v").unwrap(), &Condition::None)
+        .await
+        .unwrap();
 }

@@ -186,19 +186,43 @@ const port = Number.parseInt(process.argv[2] || "8081", 10);
 const host = process.argv[3] || "127.0.0.1";
 const server = createHttpsServer({ keepAlive: true });
 
-// Not a patch: a request counter for tests that prove one request per operation.
-// `GET /_metakv/requests` answers `{"count": n}`, the number of requests served so far
-// (itself not included).
+// Not patches: test hooks under /_metakv/, which the real service does not have.
+// - `GET /_metakv/requests` answers `{"count": n}`, the number of requests served so far
+//   (hooks not included): for the tests that prove one request per operation.
+// - `POST /_metakv/throttle?count=N&retry_after_ms=M` answers the next N requests with 429
+//   (sub-status 3200, `x-ms-retry-after-ms: M`), as the real service does when a partition's
+//   throughput is exhausted: for the test of the SDK's retries and the `Throttled` error.
 let requests = 0;
+let throttle = { count: 0, retryAfterMs: 0 };
 const [serve] = server.listeners("request");
 server.removeAllListeners("request");
 server.on("request", (req, res) => {
-  if (req.method === "GET" && req.url === "/_metakv/requests") {
+  const url = new URL(req.url, "https://localhost");
+  if (url.pathname.startsWith("/_metakv/")) {
+    if (req.method === "POST" && url.pathname === "/_metakv/throttle") {
+      throttle = {
+        count: Number.parseInt(url.searchParams.get("count") || "0", 10),
+        retryAfterMs: Number.parseInt(url.searchParams.get("retry_after_ms") || "0", 10),
+      };
+    }
+    req.resume();
     res.setHeader("content-type", "application/json");
     res.end(JSON.stringify({ count: requests }));
     return;
   }
   requests += 1;
+  if (throttle.count > 0) {
+    throttle.count -= 1;
+    req.resume();
+    res.statusCode = 429;
+    res.setHeader("content-type", "application/json");
+    res.setHeader("x-ms-substatus", "3200");
+    res.setHeader("x-ms-retry-after-ms", String(throttle.retryAfterMs));
+    res.setHeader("x-ms-request-charge", "0");
+    res.setHeader("x-ms-activity-id", "00000000-0000-0000-0000-000000000429");
+    res.end(JSON.stringify({ code: "TooManyRequests", message: "Request rate is large." }));
+    return;
+  }
   serve(req, res);
 });
 server.listen(port, host, () => {
