@@ -205,12 +205,12 @@ impl CosmosStore {
         Ok(rows)
     }
 
-    /// Runs a transactional batch; `Ok(Err(index))` when operation `index` failed with a
-    /// status that `handle` did not turn into an error.
+    /// Runs a transactional batch; `Ok(Err(failure))` when one of its operations failed (and
+    /// so nothing was applied).
     async fn run_batch(
         &self,
         batch: TransactionalBatch,
-    ) -> Result<std::result::Result<Vec<TransactionalBatchOperationResult>, (usize, u16)>> {
+    ) -> Result<std::result::Result<Vec<TransactionalBatchOperationResult>, Failure>> {
         let results = match self
             .container()?
             .execute_transactional_batch(batch, None)
@@ -245,17 +245,39 @@ impl CosmosStore {
             .iter()
             .position(|r| !r.is_success() && r.status_code() != 424)
         {
-            return Ok(Err((failed, results[failed].status_code())));
+            return Ok(Err(Failure {
+                index: failed,
+                status: results[failed].status_code(),
+                retry_after: results[failed].retry_after(),
+            }));
         }
         Ok(Ok(results))
     }
 }
 
+/// The operation that failed a transactional batch.
+struct Failure {
+    /// Its position in the batch sent.
+    index: usize,
+    /// Its status.
+    status: u16,
+    /// The service's hint, with a 429.
+    retry_after: Option<std::time::Duration>,
+}
+
 /// The first failing operation (not 424, "failed dependency") of a batch response body.
-fn first_failure_json(results: &[serde_json::Value]) -> Option<(usize, u16)> {
-    results.iter().enumerate().find_map(|(i, r)| {
-        let status = r.get("statusCode")?.as_u64()? as u16;
-        (status >= 400 && status != 424).then_some((i, status))
+fn first_failure_json(results: &[serde_json::Value]) -> Option<Failure> {
+    results.iter().enumerate().find_map(|(index, r)| {
+        let status = u16::try_from(r.get("statusCode")?.as_u64()?).ok()?;
+        let retry_after = r
+            .get("retryAfterMilliseconds")
+            .and_then(serde_json::Value::as_u64)
+            .map(std::time::Duration::from_millis);
+        (status >= 400 && status != 424).then_some(Failure {
+            index,
+            status,
+            retry_after,
+        })
     })
 }
 
@@ -507,7 +529,11 @@ impl KvStore for CosmosStore {
                     }
                     return Ok(versions);
                 }
-                Err((pos, status)) => {
+                Err(Failure {
+                    index: pos,
+                    status,
+                    retry_after,
+                }) => {
                     let i = sent[pos];
                     let unconditional_delete = matches!(
                         batch.ops()[i],
@@ -521,7 +547,7 @@ impl KvStore for CosmosStore {
                         404 | 409 | 412 => return Err(Error::condition_failed_at(i)),
                         429 => {
                             return Err(Error::Throttled {
-                                retry_after: None,
+                                retry_after,
                                 source: Some("a batch operation was throttled".into()),
                             });
                         }
@@ -580,8 +606,10 @@ impl KvStore for CosmosStore {
                 tx = tx.delete_item(id, None);
             }
             match self.run_batch(tx).await? {
-                Ok(_) | Err((_, 404)) => {}
-                Err((i, status)) => {
+                Ok(_) | Err(Failure { status: 404, .. }) => {}
+                Err(Failure {
+                    index: i, status, ..
+                }) => {
                     return Err(Error::Backend {
                         message: format!(
                             "cosmos db: deleting a partition failed at item {i} with status {status}"
