@@ -141,6 +141,8 @@ struct AccountProperties {
     user_consistency_policy: ConsistencyPolicy,
     #[serde(default)]
     readable_locations: Vec<serde_json::Value>,
+    #[serde(default)]
+    enable_multiple_write_locations: bool,
 }
 
 #[derive(Deserialize)]
@@ -149,12 +151,23 @@ struct ConsistencyPolicy {
     default_consistency_level: String,
 }
 
-/// The account's default consistency level and the number of regions it reads from, from
-/// `GET /` on the account endpoint (the SDK reads it too, but does not expose it).
+/// What the consistency check needs to know of an account.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct AccountConsistency {
+    /// `Strong`, `BoundedStaleness`, `Session`, `ConsistentPrefix` or `Eventual`.
+    pub(crate) level: String,
+    /// Regions it serves reads from.
+    pub(crate) read_regions: usize,
+    /// Whether every region takes writes.
+    pub(crate) multi_region_writes: bool,
+}
+
+/// The account's default consistency level and regions, from `GET /` on the account endpoint
+/// (the SDK reads it too, but does not expose it).
 pub(crate) async fn account_consistency(
     config: &CosmosConfig,
     credential: &Credential,
-) -> Result<(String, usize)> {
+) -> Result<AccountConsistency> {
     let url = reqwest::Url::parse(&config.endpoint)
         .map_err(|_| Error::config("database.cosmosdb.endpoint", "not a valid account URL"))?;
     let date = httpdate::fmt_http_date(SystemTime::now());
@@ -220,17 +233,24 @@ pub(crate) async fn account_consistency(
         .json()
         .await
         .map_err(|e| Error::backend("cosmos db: reading the account properties", e))?;
-    Ok((
-        properties.user_consistency_policy.default_consistency_level,
-        properties.readable_locations.len(),
-    ))
+    Ok(AccountConsistency {
+        level: properties.user_consistency_policy.default_consistency_level,
+        read_regions: properties.readable_locations.len(),
+        multi_region_writes: properties.enable_multiple_write_locations,
+    })
 }
 
-/// Refuses an account whose default consistency cannot give the contract's guarantees.
-pub(crate) fn check_consistency(level: &str, read_regions: usize, accept_weak: bool) -> Result<()> {
-    let strong_enough = match level {
+/// Refuses an account whose default consistency cannot give the contract's guarantees:
+/// Strong, or Bounded Staleness with reads and writes in one region.
+pub(crate) fn check_consistency(account: &AccountConsistency, accept_weak: bool) -> Result<()> {
+    let AccountConsistency {
+        level,
+        read_regions,
+        multi_region_writes,
+    } = account;
+    let strong_enough = match level.as_str() {
         "Strong" => true,
-        "BoundedStaleness" => read_regions <= 1,
+        "BoundedStaleness" => *read_regions <= 1 && !multi_region_writes,
         _ => false,
     };
     if strong_enough || accept_weak {
@@ -239,7 +259,7 @@ pub(crate) fn check_consistency(level: &str, read_regions: usize, accept_weak: b
     Err(Error::config(
         "database.cosmosdb.accept_weak_consistency",
         format!(
-            "the account's default consistency is {level} (read regions: {read_regions}); metakv needs Strong, or Bounded Staleness with one region, for linearizable reads and scans. Change the account's consistency, or set accept_weak_consistency = true to run with weaker guarantees (emulators)"
+            "the account's default consistency is {level} (read regions: {read_regions}, multi-region writes: {multi_region_writes}); metakv needs Strong, or Bounded Staleness with one region, for linearizable reads and scans. Change the account's consistency, or set accept_weak_consistency = true to run with weaker guarantees (emulators)"
         ),
     ))
 }
@@ -248,15 +268,29 @@ pub(crate) fn check_consistency(level: &str, read_regions: usize, accept_weak: b
 mod tests {
     use super::*;
 
+    fn account(level: &str, read_regions: usize, multi_region_writes: bool) -> AccountConsistency {
+        AccountConsistency {
+            level: level.into(),
+            read_regions,
+            multi_region_writes,
+        }
+    }
+
     #[test]
     fn weak_consistency_is_refused_unless_accepted() {
-        check_consistency("Strong", 3, false).unwrap();
-        check_consistency("BoundedStaleness", 1, false).unwrap();
-        let err = check_consistency("BoundedStaleness", 2, false).unwrap_err();
-        assert_eq!(err.kind(), kv_core::ErrorKind::Config);
-        let err = check_consistency("Session", 1, false).unwrap_err();
-        assert!(err.to_string().contains("accept_weak_consistency"), "{err}");
-        check_consistency("Session", 1, true).unwrap();
-        check_consistency("Eventual", 1, true).unwrap();
+        check_consistency(&account("Strong", 3, false), false).unwrap();
+        check_consistency(&account("BoundedStaleness", 1, false), false).unwrap();
+        for weak in [
+            account("BoundedStaleness", 2, false),
+            account("BoundedStaleness", 1, true),
+            account("Session", 1, false),
+            account("ConsistentPrefix", 1, false),
+            account("Eventual", 1, false),
+        ] {
+            let err = check_consistency(&weak, false).unwrap_err();
+            assert_eq!(err.kind(), kv_core::ErrorKind::Config, "{weak:?}");
+            assert!(err.to_string().contains("accept_weak_consistency"), "{err}");
+            check_consistency(&weak, true).unwrap();
+        }
     }
 }

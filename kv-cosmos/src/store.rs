@@ -138,8 +138,8 @@ impl CosmosStore {
     pub async fn open(config: CosmosConfig) -> Result<Self> {
         config.validate()?;
         let credential = Credential::from_config(&config)?;
-        let (level, regions) = client::account_consistency(&config, &credential).await?;
-        client::check_consistency(&level, regions, config.accept_weak_consistency)?;
+        let account = client::account_consistency(&config, &credential).await?;
+        client::check_consistency(&account, config.accept_weak_consistency)?;
         let client = client::sdk_client(&config, &credential).await?;
         let container = match container::open(&client, &config).await? {
             Some(container) => {
