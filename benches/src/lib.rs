@@ -106,3 +106,96 @@ pub fn peak_rss_kib() -> Option<u64> {
     let line = status.lines().find(|l| l.starts_with("VmHWM:"))?;
     line.split_whitespace().nth(1)?.parse().ok()
 }
+
+/// Prints the header of a driver-vs-baseline table (see [`print_comparison`]).
+pub fn print_comparison_header(tasks: usize, baseline: &str) {
+    println!(
+        "| operation ({tasks} tasks) | driver ops/s | {baseline} ops/s | ops/s ratio | driver CPU µs/op | {baseline} CPU µs/op | CPU ratio |"
+    );
+    println!("|---|---:|---:|---:|---:|---:|---:|");
+}
+
+/// The driver side of a driver-vs-baseline comparison: one key per task, `key(t)`, in one
+/// partition, written once by [`DriverWorkload::prepare`], then read or rewritten under a
+/// `Version` condition by its own task.
+#[derive(Debug)]
+pub struct DriverWorkload {
+    store: Arc<dyn kv_core::KvStore>,
+    partition: kv_core::Partition,
+    value: kv_core::Value,
+    key: fn(usize) -> kv_core::Key,
+    versions: Arc<Vec<tokio::sync::Mutex<kv_core::Version>>>,
+}
+
+impl DriverWorkload {
+    /// Writes `value` at `key(t)` for every task and remembers the versions.
+    pub async fn prepare(
+        store: Arc<dyn kv_core::KvStore>,
+        partition: kv_core::Partition,
+        value: kv_core::Value,
+        key: fn(usize) -> kv_core::Key,
+        tasks: usize,
+    ) -> Self {
+        let mut versions = Vec::new();
+        for t in 0..tasks {
+            let written = store
+                .put(&partition, &key(t), &value, &kv_core::Condition::None)
+                .await
+                .expect("the driver writes the bench keys");
+            versions.push(tokio::sync::Mutex::new(written.version));
+        }
+        Self {
+            store,
+            partition,
+            value,
+            key,
+            versions: Arc::new(versions),
+        }
+    }
+
+    /// Version of `key(t)` as the last write left it.
+    pub async fn version(&self, t: usize) -> kv_core::Version {
+        self.versions[t].lock().await.clone()
+    }
+
+    /// Every task reads its key for `duration`.
+    pub async fn gets(&self, duration: Duration) -> Throughput {
+        let (store, partition, key) = (Arc::clone(&self.store), self.partition.clone(), self.key);
+        run_for(self.versions.len(), duration, move |t, _| {
+            let (store, partition) = (Arc::clone(&store), partition.clone());
+            async move {
+                store.get(&partition, &key(t)).await.unwrap().unwrap();
+            }
+        })
+        .await
+    }
+
+    /// Every task rewrites its key under a `Version` condition for `duration`.
+    pub async fn conditional_puts(&self, duration: Duration) -> Throughput {
+        let (store, partition, value, key) = (
+            Arc::clone(&self.store),
+            self.partition.clone(),
+            self.value.clone(),
+            self.key,
+        );
+        let versions = Arc::clone(&self.versions);
+        run_for(versions.len(), duration, move |t, _| {
+            let (store, partition, value, versions) = (
+                Arc::clone(&store),
+                partition.clone(),
+                value.clone(),
+                Arc::clone(&versions),
+            );
+            async move {
+                let mut version = versions[t].lock().await;
+                let condition = kv_core::Condition::Version(version.clone());
+                *version = store
+                    .put(&partition, &key(t), &value, &condition)
+                    .await
+                    .unwrap()
+                    .version;
+            }
+        })
+        .await
+    }
+}

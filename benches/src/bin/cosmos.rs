@@ -17,9 +17,9 @@ use azure_data_cosmos::options::{
 use azure_data_cosmos::{AccountReference, CosmosClient, CosmosRuntime, RoutingStrategy};
 use clap::Parser;
 use data_encoding::BASE32HEX_NOPAD;
-use kv_core::{Condition, Key, KvStore, Partition, Secret, Value};
+use kv_core::{Key, Partition, Secret, Value};
 use kv_cosmos::{CosmosConfig, CosmosStore};
-use metakv_benches::{print_comparison as row, run_for};
+use metakv_benches::{DriverWorkload, print_comparison as row, print_comparison_header, run_for};
 use tokio::sync::Mutex;
 
 /// The key the Cosmos DB emulators use.
@@ -71,6 +71,7 @@ async fn main() {
         ..CosmosConfig::default()
     };
     let store = Arc::new(CosmosStore::open(config).await.expect("driver opens"));
+    let store: Arc<dyn kv_core::KvStore> = store;
 
     // The raw SDK, configured for the emulator exactly as the driver configures it.
     let runtime = CosmosRuntime::builder()
@@ -106,45 +107,21 @@ async fn main() {
             .unwrap(),
     );
 
-    let p = Partition::try_from("bench").unwrap();
     let pk = BASE32HEX_NOPAD.encode(b"bench");
-    let value = Value::new(vec![7u8; 100]).unwrap();
-    let mut versions = Vec::new();
-    for t in 0..args.tasks {
-        versions.push(Mutex::new(
-            store
-                .put(&p, &key(t), &value, &Condition::None)
-                .await
-                .unwrap()
-                .version,
-        ));
-    }
-    let versions = Arc::new(versions);
-
-    println!(
-        "| operation ({} tasks) | driver ops/s | raw SDK ops/s | ops/s ratio | driver CPU µs/op | raw CPU µs/op | CPU ratio |",
-        args.tasks
-    );
-    println!("|---|---:|---:|---:|---:|---:|---:|");
+    let driver = DriverWorkload::prepare(
+        store,
+        Partition::try_from("bench").unwrap(),
+        Value::new(vec![7u8; 100]).unwrap(),
+        key,
+        args.tasks,
+    )
+    .await;
+    print_comparison_header(args.tasks, "raw SDK");
 
     // Warm up both clients and the emulator.
-    let (s, pp) = (Arc::clone(&store), p.clone());
-    run_for(args.tasks, Duration::from_secs(2), move |t, _| {
-        let (s, p) = (Arc::clone(&s), pp.clone());
-        async move {
-            s.get(&p, &key(t)).await.unwrap();
-        }
-    })
-    .await;
+    driver.gets(Duration::from_secs(2)).await;
 
-    let (s, pp) = (Arc::clone(&store), p.clone());
-    let driver_get = run_for(args.tasks, duration, move |t, _| {
-        let (s, p) = (Arc::clone(&s), pp.clone());
-        async move {
-            s.get(&p, &key(t)).await.unwrap().unwrap();
-        }
-    })
-    .await;
+    let driver_get = driver.gets(duration).await;
     let (r, pk2) = (Arc::clone(&raw), pk.clone());
     let raw_get = run_for(args.tasks, duration, move |t, _| {
         let (r, pk) = (Arc::clone(&r), pk2.clone());
@@ -161,24 +138,7 @@ async fn main() {
     .await;
     row("get (point read)", driver_get, raw_get);
 
-    let (s, pp, vv, cur) = (
-        Arc::clone(&store),
-        p.clone(),
-        value.clone(),
-        Arc::clone(&versions),
-    );
-    let driver_cas = run_for(args.tasks, duration, move |t, _| {
-        let (s, p, v, cur) = (Arc::clone(&s), pp.clone(), vv.clone(), Arc::clone(&cur));
-        async move {
-            let mut version = cur[t].lock().await;
-            *version = s
-                .put(&p, &key(t), &v, &Condition::Version(version.clone()))
-                .await
-                .unwrap()
-                .version;
-        }
-    })
-    .await;
+    let driver_cas = driver.conditional_puts(duration).await;
     // The raw baseline carries the etag exactly as the service sends it.
     let mut etags = Vec::new();
     for t in 0..args.tasks {

@@ -13,9 +13,9 @@ use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
 use aws_sdk_dynamodb::primitives::Blob;
 use aws_sdk_dynamodb::types::AttributeValue;
 use clap::Parser;
-use kv_core::{Condition, Key, KvStore, Partition, Secret, Value, Version};
+use kv_core::{Key, KvStore, Partition, Secret, Value, Version};
 use kv_dynamo::{DynamoConfig, DynamoStore};
-use metakv_benches::{print_comparison as row, run_for};
+use metakv_benches::{DriverWorkload, print_comparison as row, print_comparison_header, run_for};
 use tokio::sync::Mutex;
 
 #[derive(Parser)]
@@ -35,6 +35,10 @@ const TABLE: &str = "metakv-bench";
 
 fn blob(b: &[u8]) -> AttributeValue {
     AttributeValue::B(Blob::new(b))
+}
+
+fn key(t: usize) -> Key {
+    Key::new(format!("key-{t:04}")).unwrap()
 }
 
 #[tokio::main]
@@ -59,56 +63,25 @@ async fn main() {
             .credentials_provider(Credentials::new("bench", "bench", None, None, "bench"))
             .build(),
     );
-    let p = Partition::try_from("bench").unwrap();
-    let value = Value::new(vec![7u8; 100]).unwrap();
-    let key = |t: usize| Key::new(format!("key-{t:04}")).unwrap();
-    let mut versions = Vec::new();
-    for t in 0..args.tasks {
-        versions.push(Mutex::new(
-            store
-                .put(&p, &key(t), &value, &Condition::None)
-                .await
-                .unwrap()
-                .version,
-        ));
-    }
-    let versions = Arc::new(versions);
-
-    println!(
-        "| operation ({} tasks) | driver ops/s | raw SDK ops/s | ops/s ratio | driver CPU µs/op | raw CPU µs/op | CPU ratio |",
-        args.tasks
-    );
-    println!("|---|---:|---:|---:|---:|---:|---:|");
+    let store: Arc<dyn KvStore> = store;
+    let driver = DriverWorkload::prepare(
+        Arc::clone(&store),
+        Partition::try_from("bench").unwrap(),
+        Value::new(vec![7u8; 100]).unwrap(),
+        key,
+        args.tasks,
+    )
+    .await;
+    print_comparison_header(args.tasks, "raw SDK");
 
     // Warm up the emulator's JVM (and both clients) before anything is measured: the first
     // seconds of a fresh DynamoDB Local are several times slower.
     for _ in 0..2 {
-        let (s, pp, vv) = (Arc::clone(&store), p.clone(), value.clone());
-        run_for(args.tasks, Duration::from_secs(3), move |t, _| {
-            let (s, p, v) = (Arc::clone(&s), pp.clone(), vv.clone());
-            async move {
-                s.get(&p, &key(t)).await.unwrap();
-                s.put(
-                    &p,
-                    &Key::new(format!("warm-{t}")).unwrap(),
-                    &v,
-                    &Condition::None,
-                )
-                .await
-                .unwrap();
-            }
-        })
-        .await;
+        driver.gets(Duration::from_millis(1500)).await;
+        driver.conditional_puts(Duration::from_millis(1500)).await;
     }
 
-    let (s, pp) = (Arc::clone(&store), p.clone());
-    let driver_get = run_for(args.tasks, duration, move |t, _| {
-        let (s, p) = (Arc::clone(&s), pp.clone());
-        async move {
-            s.get(&p, &key(t)).await.unwrap().unwrap();
-        }
-    })
-    .await;
+    let driver_get = driver.gets(duration).await;
     let r = raw.clone();
     let raw_get = run_for(args.tasks, duration, move |t, _| {
         let r = r.clone();
@@ -128,24 +101,12 @@ async fn main() {
     .await;
     row("get (consistent)", driver_get, raw_get);
 
-    let (s, pp, vv, cur) = (
-        Arc::clone(&store),
-        p.clone(),
-        value.clone(),
-        Arc::clone(&versions),
-    );
-    let driver_cas = run_for(args.tasks, duration, move |t, _| {
-        let (s, p, v, cur) = (Arc::clone(&s), pp.clone(), vv.clone(), Arc::clone(&cur));
-        async move {
-            let mut version = cur[t].lock().await;
-            *version = s
-                .put(&p, &key(t), &v, &Condition::Version(version.clone()))
-                .await
-                .unwrap()
-                .version;
-        }
-    })
-    .await;
+    let driver_cas = driver.conditional_puts(duration).await;
+    let mut versions = Vec::new();
+    for t in 0..args.tasks {
+        versions.push(Mutex::new(driver.version(t).await));
+    }
+    let versions = Arc::new(versions);
     let (r, cur) = (raw.clone(), Arc::clone(&versions));
     let raw_cas = run_for(args.tasks, duration, move |t, _| {
         let (r, cur) = (r.clone(), Arc::clone(&cur));

@@ -11,9 +11,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use clap::Parser;
-use kv_core::{Condition, Key, KvStore, Partition, Value, Version};
+use kv_core::{Key, KvStore, Partition, Value};
 use kv_postgres::{PostgresConfig, PostgresStore};
-use metakv_benches::{print_comparison as row, run_for};
+use metakv_benches::{DriverWorkload, print_comparison as row, print_comparison_header, run_for};
 use tokio::sync::Mutex;
 
 #[derive(Parser)]
@@ -31,6 +31,10 @@ struct Args {
 
 const TABLE: &str = "metakv_bench";
 
+fn key(t: usize) -> Key {
+    Key::new(format!("key-{t:04}")).unwrap()
+}
+
 #[tokio::main]
 async fn main() {
     let args = Args::parse();
@@ -42,21 +46,17 @@ async fn main() {
         ..PostgresConfig::with_url(&args.url)
     };
     let store = Arc::new(PostgresStore::open(config).await.expect("driver opens"));
+    let store: Arc<dyn KvStore> = store;
     let p = Partition::try_from("bench").unwrap();
-    let value = Value::new(vec![7u8; 100]).unwrap();
-    let key = |t: usize| Key::new(format!("key-{t:04}")).unwrap();
-
     // One key per task, so conditional puts never conflict; the same keys for both sides.
-    let mut versions = Vec::new();
-    for t in 0..args.tasks {
-        versions.push(
-            store
-                .put(&p, &key(t), &value, &Condition::None)
-                .await
-                .unwrap()
-                .version,
-        );
-    }
+    let driver = DriverWorkload::prepare(
+        Arc::clone(&store),
+        p.clone(),
+        Value::new(vec![7u8; 100]).unwrap(),
+        key,
+        args.tasks,
+    )
+    .await;
 
     // Raw: one connection per task, statements prepared once.
     let mut raw = Vec::new();
@@ -82,21 +82,9 @@ async fn main() {
     }
     let raw = Arc::new(raw);
 
-    println!(
-        "| operation ({} tasks) | driver ops/s | raw ops/s | ops/s ratio | driver CPU µs/op | raw CPU µs/op | CPU ratio |",
-        args.tasks
-    );
-    println!("|---|---:|---:|---:|---:|---:|---:|");
+    print_comparison_header(args.tasks, "raw");
 
-    let s = Arc::clone(&store);
-    let pp = p.clone();
-    let driver_get = run_for(args.tasks, duration, move |t, _| {
-        let (s, p) = (Arc::clone(&s), pp.clone());
-        async move {
-            s.get(&p, &key(t)).await.unwrap().unwrap();
-        }
-    })
-    .await;
+    let driver_get = driver.gets(duration).await;
     let r = Arc::clone(&raw);
     let raw_get = run_for(args.tasks, duration, move |t, _| {
         let conn = Arc::clone(&r[t]);
@@ -111,23 +99,7 @@ async fn main() {
     .await;
     row("get", driver_get, raw_get);
 
-    let s = Arc::clone(&store);
-    let current: Arc<Vec<Mutex<Version>>> =
-        Arc::new(versions.into_iter().map(Mutex::new).collect());
-    let c = Arc::clone(&current);
-    let (pp, vv) = (p.clone(), value.clone());
-    let driver_cas = run_for(args.tasks, duration, move |t, _| {
-        let (s, c, p, v) = (Arc::clone(&s), Arc::clone(&c), pp.clone(), vv.clone());
-        async move {
-            let mut version = c[t].lock().await;
-            *version = s
-                .put(&p, &key(t), &v, &Condition::Version(version.clone()))
-                .await
-                .unwrap()
-                .version;
-        }
-    })
-    .await;
+    let driver_cas = driver.conditional_puts(duration).await;
     // Raw versions are the sequence numbers themselves.
     let raw_versions: Arc<Vec<Mutex<i64>>> = Arc::new(
         futures::future::join_all((0..args.tasks).map(|t| {
