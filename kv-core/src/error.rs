@@ -217,6 +217,17 @@ impl Error {
         }
     }
 
+    /// A request whose answer never arrived (a lost connection, a timeout): `OutcomeUnknown`
+    /// when it was a write, which may have applied, and `Unavailable` otherwise.
+    pub fn lost_answer(write: bool, message: impl Into<String>, source: Option<BoxError>) -> Self {
+        let message = message.into();
+        if write {
+            Error::OutcomeUnknown { message, source }
+        } else {
+            Error::Unavailable { message, source }
+        }
+    }
+
     /// `Config` naming a configuration key.
     pub fn config(key: impl Into<String>, message: impl Into<String>) -> Self {
         Error::Config {
@@ -266,6 +277,17 @@ mod tests {
         );
         assert!(!Error::condition_failed().is_retryable());
         assert!(!Error::Closed.is_retryable());
+    }
+
+    #[test]
+    fn a_lost_answer_to_a_write_is_outcome_unknown() {
+        let write = Error::lost_answer(true, "timed out", Some("reset".into()));
+        assert_eq!(write.kind(), ErrorKind::OutcomeUnknown);
+        assert!(std::error::Error::source(&write).is_some());
+        assert_eq!(
+            Error::lost_answer(false, "timed out", None).kind(),
+            ErrorKind::Unavailable
+        );
     }
 
     #[test]

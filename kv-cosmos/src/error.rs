@@ -4,7 +4,7 @@ use std::time::Duration;
 
 use azure_core::http::StatusCode;
 use azure_data_cosmos::{CosmosError, CosmosStatus};
-use kv_core::Error;
+use kv_core::{BoxError, Error};
 
 /// Sub-status of a 404 whose owner (database or container) does not exist.
 const OWNER_RESOURCE_NOT_FOUND: u16 = 1003;
@@ -31,13 +31,15 @@ pub(crate) enum Outcome {
 
 /// Classifies a status met while `doing` something. `write` says whether the request may
 /// have changed data; `retry_after` is the service's hint on a 429 (the SDK has already
-/// retried 429s with its throttling policy, honouring `x-ms-retry-after-ms`).
+/// retried 429s with its throttling policy, honouring `x-ms-retry-after-ms`); `source`, the
+/// SDK's error, becomes the mapped error's source.
 pub(crate) fn classify(
     status: &CosmosStatus,
     from_wire: bool,
     retry_after: Option<Duration>,
     doing: &str,
     write: bool,
+    source: Option<BoxError>,
 ) -> Outcome {
     let code = status.status_code();
     let sub = status.sub_status().map(u16::from).unwrap_or(0);
@@ -47,70 +49,37 @@ pub(crate) fn classify(
         // been applied unless the connection was never made.
         let never_sent = code == StatusCode::ServiceUnavailable
             && (sub == TRANSPORT_CONNECTION_FAILED || sub == TRANSPORT_DNS_FAILED);
-        return Outcome::Error(if write && !never_sent {
-            Error::OutcomeUnknown {
-                message,
-                source: None,
-            }
-        } else {
-            Error::Unavailable {
-                message,
-                source: None,
-            }
-        });
+        return Outcome::Error(Error::lost_answer(write && !never_sent, message, source));
     }
-    match code {
-        StatusCode::NotFound if sub == OWNER_RESOURCE_NOT_FOUND => {
-            Outcome::Error(Error::NotProvisioned {
-                message: format!(
-                    "{message}: the database or container does not exist; run `metakv provision` (with an account key), install the Helm chart with provisioning on, or create them with ARM/Bicep"
-                ),
-                source: None,
-            })
-        }
-        StatusCode::NotFound => Outcome::Absent,
-        StatusCode::Conflict | StatusCode::PreconditionFailed => Outcome::ConditionFailed,
-        StatusCode::TooManyRequests => Outcome::Error(Error::Throttled {
+    Outcome::Error(match code {
+        StatusCode::NotFound if sub == OWNER_RESOURCE_NOT_FOUND => Error::NotProvisioned {
+            message: format!(
+                "{message}: the database or container does not exist; run `metakv provision` (with an account key), install the Helm chart with provisioning on, or create them with ARM/Bicep"
+            ),
+            source,
+        },
+        StatusCode::NotFound => return Outcome::Absent,
+        StatusCode::Conflict | StatusCode::PreconditionFailed => return Outcome::ConditionFailed,
+        StatusCode::TooManyRequests => Error::Throttled {
             retry_after,
-            source: Some(message.into()),
-        }),
-        StatusCode::Forbidden if sub == WRITE_FORBIDDEN => Outcome::Error(Error::Unavailable {
-            message,
-            source: None,
-        }),
-        StatusCode::Unauthorized | StatusCode::Forbidden => Outcome::Error(Error::Unauthorized {
+            source: Some(source.unwrap_or_else(|| message.into())),
+        },
+        StatusCode::Forbidden if sub == WRITE_FORBIDDEN => Error::Unavailable { message, source },
+        StatusCode::Unauthorized | StatusCode::Forbidden => Error::Unauthorized {
             message: format!(
                 "{message}: check the account key, or the Entra ID identity's Cosmos DB data-plane role assignment"
             ),
-            source: None,
-        }),
+            source,
+        },
         // 410 Gone, 449 Retry With and 503: the service did not apply the request.
-        StatusCode::Gone | StatusCode::ServiceUnavailable => Outcome::Error(Error::Unavailable {
-            message,
-            source: None,
-        }),
-        c if u16::from(c) == 449 => Outcome::Error(Error::Unavailable {
-            message,
-            source: None,
-        }),
+        StatusCode::Gone | StatusCode::ServiceUnavailable => Error::Unavailable { message, source },
+        c if u16::from(c) == 449 => Error::Unavailable { message, source },
         // A timeout or an internal error may hide an applied write.
-        StatusCode::RequestTimeout | StatusCode::InternalServerError if write => {
-            Outcome::Error(Error::OutcomeUnknown {
-                message,
-                source: None,
-            })
-        }
         StatusCode::RequestTimeout | StatusCode::InternalServerError => {
-            Outcome::Error(Error::Unavailable {
-                message,
-                source: None,
-            })
+            Error::lost_answer(write, message, source)
         }
-        _ => Outcome::Error(Error::Backend {
-            message,
-            source: None,
-        }),
-    }
+        _ => Error::Backend { message, source },
+    })
 }
 
 /// Classifies an SDK error, keeping it as the source of the mapped error.
@@ -119,11 +88,15 @@ pub(crate) fn classify_error(err: CosmosError, doing: &str, write: bool) -> Outc
         .response()
         .and_then(|r| r.headers().retry_after_ms)
         .map(Duration::from_millis);
-    let outcome = classify(&err.status(), err.is_from_wire(), retry_after, doing, write);
-    match outcome {
-        Outcome::Error(e) => Outcome::Error(with_source(e, err)),
-        other => other,
-    }
+    let (status, from_wire) = (err.status(), err.is_from_wire());
+    classify(
+        &status,
+        from_wire,
+        retry_after,
+        doing,
+        write,
+        Some(Box::new(err)),
+    )
 }
 
 /// An SDK error where absence and failed conditions are errors too.
@@ -135,22 +108,6 @@ pub(crate) fn map(err: CosmosError, doing: &str, write: bool) -> Error {
         },
         Outcome::ConditionFailed => Error::condition_failed(),
         Outcome::Error(e) => e,
-    }
-}
-
-fn with_source(error: Error, source: CosmosError) -> Error {
-    let source: Option<kv_core::BoxError> = Some(Box::new(source));
-    match error {
-        Error::NotProvisioned { message, .. } => Error::NotProvisioned { message, source },
-        Error::Unauthorized { message, .. } => Error::Unauthorized { message, source },
-        Error::Unavailable { message, .. } => Error::Unavailable { message, source },
-        Error::OutcomeUnknown { message, .. } => Error::OutcomeUnknown { message, source },
-        Error::Backend { message, .. } => Error::Backend { message, source },
-        Error::Throttled { retry_after, .. } => Error::Throttled {
-            retry_after,
-            source,
-        },
-        other => other,
     }
 }
 
@@ -168,7 +125,7 @@ mod tests {
     }
 
     fn kind(code: u16, sub: Option<u16>, write: bool) -> Option<ErrorKind> {
-        match classify(&status(code, sub), true, None, "testing", write) {
+        match classify(&status(code, sub), true, None, "testing", write, None) {
             Outcome::Absent => None,
             Outcome::ConditionFailed => Some(ErrorKind::ConditionFailed),
             Outcome::Error(e) => Some(e.kind()),
@@ -189,7 +146,8 @@ mod tests {
             kind(404, Some(1003), false),
             Some(ErrorKind::NotProvisioned)
         );
-        let Outcome::Error(e) = classify(&status(404, Some(1003)), true, None, "reading", false)
+        let Outcome::Error(e) =
+            classify(&status(404, Some(1003)), true, None, "reading", false, None)
         else {
             panic!("expected an error");
         };
@@ -199,7 +157,8 @@ mod tests {
     #[test]
     fn throttling_after_the_sdk_retries_is_throttled_with_the_hint() {
         let hint = Some(Duration::from_millis(1500));
-        let Outcome::Error(e) = classify(&status(429, Some(3200)), true, hint, "writing", true)
+        let Outcome::Error(e) =
+            classify(&status(429, Some(3200)), true, hint, "writing", true, None)
         else {
             panic!("expected an error");
         };
@@ -220,13 +179,13 @@ mod tests {
         assert_eq!(kind(408, None, false), Some(ErrorKind::Unavailable));
         assert_eq!(kind(503, None, true), Some(ErrorKind::Unavailable));
         let io = status(503, Some(TRANSPORT_IO_FAILED));
-        let write = classify(&io, false, None, "writing", true);
+        let write = classify(&io, false, None, "writing", true, None);
         assert!(matches!(
             write,
             Outcome::Error(Error::OutcomeUnknown { .. })
         ));
         let refused = status(503, Some(TRANSPORT_CONNECTION_FAILED));
-        let write = classify(&refused, false, None, "writing", true);
+        let write = classify(&refused, false, None, "writing", true, None);
         assert!(matches!(write, Outcome::Error(Error::Unavailable { .. })));
     }
 }

@@ -179,27 +179,33 @@ impl CosmosStore {
         Ok(&self.inner.container)
     }
 
-    /// One TOP-n query of a key range in one partition, following continuations until the
-    /// query is complete.
-    async fn query_rows(&self, pk: String, query: Query, page: usize) -> Result<Vec<Row>> {
+    /// Every row of a `TOP n` query in one partition, following continuations until the
+    /// query is complete; `op` names the operation in the request-charge metric.
+    async fn query_partition<T: serde::de::DeserializeOwned + Send + 'static>(
+        &self,
+        pk: String,
+        query: impl Into<Query>,
+        page: usize,
+        op: &'static str,
+    ) -> Result<Vec<T>> {
         let options = QueryOptions::default().with_max_item_count(max_items(page));
         let mut pages = self
             .container()?
-            .query_items::<Row>(
+            .query_items::<T>(
                 query,
                 FeedScope::partition(PartitionKey::from(pk)),
                 Some(options),
             )
             .await
-            .map_err(|e| map(e, "scanning", false))?
+            .map_err(|e| map(e, "querying a partition", false))?
             .into_pages();
         let mut rows = Vec::new();
         while let Some(page) = pages
             .try_next()
             .await
-            .map_err(|e| map(e, "scanning", false))?
+            .map_err(|e| map(e, "querying a partition", false))?
         {
-            charge("scan_page", page.headers());
+            charge(op, page.headers());
             rows.extend(page.into_items());
         }
         Ok(rows)
@@ -449,8 +455,13 @@ impl KvStore for CosmosStore {
             return Ok(request.empty_page());
         }
         let limit = request.page_limit();
-        let rows = self
-            .query_rows(encode(partition.as_bytes()), scan_query(request)?, limit)
+        let rows: Vec<Row> = self
+            .query_partition(
+                encode(partition.as_bytes()),
+                scan_query(request)?,
+                limit,
+                "scan_page",
+            )
             .await?;
         let full = rows.len() >= limit;
         let entries = rows
@@ -464,8 +475,8 @@ impl KvStore for CosmosStore {
     async fn batch(&self, partition: &Partition, batch: &Batch) -> Result<Vec<Option<Version>>> {
         let pk = encode(partition.as_bytes());
         // Unconditional deletes of keys found absent are left out and the batch is sent again
-        // (a transactional batch fails on a delete of a missing item). `live[i]` is the
-        // position of the original operation i in the batch sent, if it is sent.
+        // (a transactional batch fails on a delete of a missing item). `sent[pos]` is the
+        // index in `batch` of the operation at position `pos` of the batch sent.
         let mut absent = vec![false; batch.len()];
         for _attempt in 0..=batch.len() {
             let mut tx = TransactionalBatch::new(pk.clone());
@@ -576,33 +587,21 @@ impl KvStore for CosmosStore {
             id: String,
         }
         loop {
-            let container = self.container()?;
-            let options = QueryOptions::default().with_max_item_count(max_items(100));
-            let mut pages = container
-                .query_items::<Id>(
+            let ids: Vec<Id> = self
+                .query_partition(
+                    pk.clone(),
                     "SELECT TOP 100 c.id FROM c",
-                    FeedScope::partition(PartitionKey::from(pk.clone())),
-                    Some(options),
+                    100,
+                    "delete_partition",
                 )
-                .await
-                .map_err(|e| map(e, "listing a partition", false))?
-                .into_pages();
-            let mut ids = Vec::new();
-            while let Some(page) = pages
-                .try_next()
-                .await
-                .map_err(|e| map(e, "listing a partition", false))?
-            {
-                charge("delete_partition", page.headers());
-                ids.extend(page.into_items().into_iter().map(|i| i.id));
-            }
+                .await?;
             if ids.is_empty() {
                 return Ok(());
             }
             // One transactional batch per 100 items. A concurrent delete makes it fail with
             // 404 and change nothing; the next round lists again.
             let mut tx = TransactionalBatch::new(pk.clone());
-            for id in ids {
+            for Id { id } in ids {
                 tx = tx.delete_item(id, None);
             }
             match self.run_batch(tx).await? {

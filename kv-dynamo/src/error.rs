@@ -12,36 +12,18 @@ where
     R: std::fmt::Debug + Send + Sync + 'static,
 {
     let message = format!("dynamodb failed while {doing}");
-    let unknown_or_unavailable = |message: String, err: SdkError<E, R>| {
-        if write {
-            Error::OutcomeUnknown {
-                message,
-                source: Some(Box::new(err)),
-            }
-        } else {
-            Error::Unavailable {
-                message,
-                source: Some(Box::new(err)),
-            }
-        }
-    };
     match &err {
         SdkError::ServiceError(ctx) => {
             let code = ctx.err().code().unwrap_or_default().to_string();
             from_code(&code, message, Box::new(err))
         }
-        SdkError::TimeoutError(_) => unknown_or_unavailable(format!("{message}: timed out"), err),
-        SdkError::DispatchFailure(d) if d.is_io() && !write => Error::Unavailable {
-            message,
-            source: Some(Box::new(err)),
-        },
-        SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
-            unknown_or_unavailable(message, err)
+        SdkError::TimeoutError(_) => {
+            Error::lost_answer(write, format!("{message}: timed out"), Some(Box::new(err)))
         }
-        SdkError::ConstructionFailure(_) => Error::Backend {
-            message,
-            source: Some(Box::new(err)),
-        },
+        SdkError::DispatchFailure(_) | SdkError::ResponseError(_) => {
+            Error::lost_answer(write, message, Some(Box::new(err)))
+        }
+        // ConstructionFailure (the request was never built) and anything new.
         _ => Error::Backend {
             message,
             source: Some(Box::new(err)),

@@ -9,17 +9,8 @@ use tokio_postgres::error::SqlState;
 pub(crate) fn map_pg(doing: &str, write: bool, e: tokio_postgres::Error) -> Error {
     let message = format!("postgres failed while {doing}");
     let Some(code) = e.code() else {
-        return if e.is_closed() && write {
-            Error::OutcomeUnknown {
-                message,
-                source: Some(Box::new(e)),
-            }
-        } else {
-            Error::Unavailable {
-                message,
-                source: Some(Box::new(e)),
-            }
-        };
+        let write = write && e.is_closed();
+        return Error::lost_answer(write, message, Some(Box::new(e)));
     };
     let class = &code.code()[..2];
     match code {
@@ -55,19 +46,7 @@ pub(crate) fn map_pg(doing: &str, write: bool, e: tokio_postgres::Error) -> Erro
             }
         }
         // Class 08: connection exceptions.
-        _ if class == "08" => {
-            if write {
-                Error::OutcomeUnknown {
-                    message,
-                    source: Some(Box::new(e)),
-                }
-            } else {
-                Error::Unavailable {
-                    message,
-                    source: Some(Box::new(e)),
-                }
-            }
-        }
+        _ if class == "08" => Error::lost_answer(write, message, Some(Box::new(e))),
         _ => Error::Backend {
             message,
             source: Some(Box::new(e)),

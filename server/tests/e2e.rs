@@ -85,7 +85,14 @@ struct Api<'a> {
     server: &'a Server,
 }
 
-impl Api<'_> {
+impl<'a> Api<'a> {
+    fn new(server: &'a Server) -> Self {
+        Api {
+            http: Client::new(),
+            server,
+        }
+    }
+
     fn req(&self, method: Method, path: &str) -> reqwest::RequestBuilder {
         self.http
             .request(method, format!("{}{path}", self.server.base))
@@ -107,10 +114,7 @@ async fn error_code(r: reqwest::Response) -> String {
 }
 
 async fn exercise_every_endpoint(server: &Server) {
-    let api = Api {
-        http: Client::new(),
-        server,
-    };
+    let api = Api::new(server);
     let p: &[u8] = b"\x00/\xffpart";
     let k: &[u8] = b"\x00/\xffkey";
     let key_path = format!("/v1/p/{}/k/{}", enc(p), enc(k));
@@ -500,10 +504,7 @@ async fn every_endpoint_works_on_the_embedded_backend_and_data_survives_a_restar
     )];
     let server = Server::start(&env);
     exercise_every_endpoint(&server).await;
-    let api = Api {
-        http: Client::new(),
-        server: &server,
-    };
+    let api = Api::new(&server);
     let r = api
         .req(Method::PUT, "/v1/p/keep/k/me")
         .body("durable")
@@ -515,10 +516,7 @@ async fn every_endpoint_works_on_the_embedded_backend_and_data_survives_a_restar
     assert!(server.terminate().await.success());
 
     let server = Server::start(&env);
-    let api = Api {
-        http: Client::new(),
-        server: &server,
-    };
+    let api = Api::new(&server);
     let r = api
         .req(Method::GET, "/v1/p/keep/k/me")
         .send()
@@ -557,16 +555,7 @@ async fn every_endpoint_works_on_the_postgres_backend() {
         !stderr.contains("metakv-test-password"),
         "the password never appears: {stderr}"
     );
-    let out = Command::new(env!("CARGO_BIN_EXE_metakv"))
-        .arg("provision")
-        .envs(base.clone())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    provision(&base);
     let server = Server::start(&base);
     exercise_every_endpoint(&server).await;
     assert!(server.terminate().await.success());
@@ -624,6 +613,20 @@ async fn every_endpoint_works_on_the_cosmosdb_backend() {
     provision_serve_and_exercise(&env, "cosmosdb", key, "metakv_cosmos_request_units").await;
 }
 
+/// Runs `metakv provision` with `env` and requires it to succeed.
+fn provision(env: &[(&str, String)]) {
+    let out = Command::new(env!("CARGO_BIN_EXE_metakv"))
+        .arg("provision")
+        .envs(env.iter().cloned())
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
 /// For a cloud backend configured by `env`: `config show` names it and masks `secret`,
 /// `provision` succeeds, and a server on it passes every endpoint and exports `cost_metric`.
 async fn provision_serve_and_exercise(
@@ -642,22 +645,10 @@ async fn provision_serve_and_exercise(
         shown.contains(&format!("type = \"{kind}\"")) && !shown.contains(secret),
         "{shown}"
     );
-    let out = Command::new(env!("CARGO_BIN_EXE_metakv"))
-        .arg("provision")
-        .envs(env.iter().cloned())
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    provision(env);
     let server = Server::start(env);
     exercise_every_endpoint(&server).await;
-    let api = Api {
-        http: Client::new(),
-        server: &server,
-    };
+    let api = Api::new(&server);
     let metrics = api
         .req(Method::GET, "/metrics")
         .send()
