@@ -12,6 +12,7 @@ source scripts/lib/common.sh
 source scripts/lib/postgres.sh
 source scripts/lib/dynamodb.sh
 source scripts/lib/cosmos.sh
+source scripts/lib/containers.sh
 
 step() { printf '\n==> %s\n' "$*"; }
 
@@ -31,7 +32,30 @@ if [ "$KV_TEST_MODE" != skipped ]; then
   start_moto
   step "starting the Cosmos DB emulator"
   start_cosmos_emulator
+  # A Docker API (podman) for the image tests and the testcontainers pass, with the emulator
+  # images built locally (once per machine).
+  step "starting the container engine and building the test images"
+  start_container_engine
+  build_test_images
+fi
+
+step "cargo build (every target)"
+cargo build --workspace --all-targets
+
+if [ "$KV_TEST_MODE" != skipped ]; then
+  step "building the metakv image from the Dockerfile"
+  build_metakv_image target/debug/metakv
 fi
 
 step "cargo test (KV_TEST_MODE=$KV_TEST_MODE)"
 cargo test --workspace
+
+if [ "$KV_TEST_MODE" != skipped ]; then
+  # The laptop path: no KV_TEST_*_URL, so the harness starts each backend in a container with
+  # testcontainers (from the images above) and removes it when the test binary exits.
+  step "the conformance suite through testcontainers (no KV_TEST_*_URL)"
+  env -u KV_TEST_POSTGRES_URL -u KV_TEST_DYNAMODB_URL -u KV_TEST_COSMOS_URL \
+    cargo test -p kv-postgres -p kv-dynamo -p kv-cosmos --test conformance
+  step "checking that no test container is left"
+  check_no_test_containers
+fi

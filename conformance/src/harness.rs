@@ -2,6 +2,8 @@
 
 use std::fmt;
 
+use crate::containers::{self, Service};
+
 /// What to do when a backend's emulator or server is not reachable.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TestMode {
@@ -31,6 +33,8 @@ impl TestMode {
 pub enum Selection {
     /// Use this endpoint (from an explicit variable such as `KV_TEST_POSTGRES_URL`).
     Endpoint(String),
+    /// Start the backend in a container (no endpoint is set, a Docker API is reachable).
+    Container,
     /// Do not run; the reason is printed.
     Skip(String),
     /// Fail the test; the reason is the panic message.
@@ -38,17 +42,32 @@ pub enum Selection {
 }
 
 /// The selection logic, pure so that it can be tested: an explicit endpoint variable wins;
-/// without one, `required` fails and `allowed`/`skipped` skip.
-pub fn select(backend: &str, variable: &str, value: Option<&str>, mode: TestMode) -> Selection {
+/// without one, a backend that can run in a container (`containers`) is started when a Docker
+/// API is reachable (`docker`); otherwise `required` fails and `allowed` skips. `skipped` skips
+/// everything.
+pub fn select(
+    backend: &str,
+    variable: &str,
+    value: Option<&str>,
+    containers: Containers,
+    mode: TestMode,
+) -> Selection {
     if mode == TestMode::Skipped {
         return Selection::Skip(format!("{backend}: KV_TEST_MODE=skipped"));
     }
     match value.map(str::trim).filter(|v| !v.is_empty()) {
         Some(v) => Selection::Endpoint(v.to_string()),
+        None if containers == Containers::Reachable => Selection::Container,
         None => {
+            let docker = match containers {
+                Containers::Unsupported => String::new(),
+                _ => {
+                    " (or make a Docker API reachable: DOCKER_HOST or /var/run/docker.sock)".into()
+                }
+            };
             let reason = format!(
                 "{backend}: {variable} is not set; start the emulators with ./scripts/test.sh \
-                 or point {variable} at a running {backend}"
+                 or point {variable} at a running {backend}{docker}"
             );
             match mode {
                 TestMode::Required => Selection::Fail(reason),
@@ -58,13 +77,68 @@ pub fn select(backend: &str, variable: &str, value: Option<&str>, mode: TestMode
     }
 }
 
+/// Whether a backend can be started in a container here.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Containers {
+    /// The backend has no container image (an endpoint variable is the only way).
+    Unsupported,
+    /// It has one, but no Docker API is reachable.
+    Unreachable,
+    /// It has one and a Docker API is reachable.
+    Reachable,
+}
+
 /// The endpoint of `backend` from the environment variable `variable`, or `None` (after
 /// printing why) when its tests should be skipped. Panics when `KV_TEST_MODE=required` and the
-/// variable is missing.
+/// variable is missing. For backends that run in containers, see [`service_endpoint`].
 pub fn endpoint(backend: &str, variable: &str) -> Option<String> {
     let value = std::env::var(variable).ok();
-    match select(backend, variable, value.as_deref(), TestMode::from_env()) {
+    let selection = select(
+        backend,
+        variable,
+        value.as_deref(),
+        Containers::Unsupported,
+        TestMode::from_env(),
+    );
+    decide(backend, selection, || {
+        Err(format!("{backend} has no container image"))
+    })
+}
+
+/// The endpoint of `service`: its endpoint variable when set; otherwise, when a Docker API is
+/// reachable, a container of its image started once for this test binary (and removed when it
+/// exits); otherwise `None` (after printing why), or a panic under `KV_TEST_MODE=required`.
+pub fn service_endpoint(service: &'static Service) -> Option<String> {
+    let value = std::env::var(service.variable).ok();
+    let containers = if containers::docker_available() {
+        Containers::Reachable
+    } else {
+        Containers::Unreachable
+    };
+    let selection = select(
+        service.backend,
+        service.variable,
+        value.as_deref(),
+        containers,
+        TestMode::from_env(),
+    );
+    decide(service.backend, selection, || containers::started(service))
+}
+
+fn decide(
+    backend: &str,
+    selection: Selection,
+    start: impl FnOnce() -> Result<String, String>,
+) -> Option<String> {
+    match selection {
         Selection::Endpoint(e) => Some(e),
+        Selection::Container => match start() {
+            Ok(e) => Some(e),
+            Err(e) => {
+                unreachable(backend, &e);
+                None
+            }
+        },
         Selection::Skip(reason) => {
             eprintln!("skipping: {reason}");
             None
@@ -95,21 +169,29 @@ mod tests {
     #[test]
     fn explicit_endpoint_wins_in_every_mode_but_skipped() {
         for mode in [TestMode::Required, TestMode::Allowed] {
-            assert_eq!(
-                select(
-                    "postgres",
-                    "KV_TEST_POSTGRES_URL",
-                    Some("postgres://x"),
-                    mode
-                ),
-                Selection::Endpoint("postgres://x".into())
-            );
+            for containers in [
+                Containers::Unsupported,
+                Containers::Unreachable,
+                Containers::Reachable,
+            ] {
+                assert_eq!(
+                    select(
+                        "postgres",
+                        "KV_TEST_POSTGRES_URL",
+                        Some("postgres://x"),
+                        containers,
+                        mode
+                    ),
+                    Selection::Endpoint("postgres://x".into())
+                );
+            }
         }
         assert!(matches!(
             select(
                 "postgres",
                 "KV_TEST_POSTGRES_URL",
                 Some("postgres://x"),
+                Containers::Reachable,
                 TestMode::Skipped
             ),
             Selection::Skip(_)
@@ -117,17 +199,69 @@ mod tests {
     }
 
     #[test]
+    fn a_container_is_started_only_without_endpoint_and_with_docker() {
+        for mode in [TestMode::Required, TestMode::Allowed] {
+            assert_eq!(
+                select("postgres", "V", None, Containers::Reachable, mode),
+                Selection::Container
+            );
+            assert_eq!(
+                select("postgres", "V", Some(" "), Containers::Reachable, mode),
+                Selection::Container
+            );
+        }
+        assert!(matches!(
+            select(
+                "postgres",
+                "V",
+                None,
+                Containers::Reachable,
+                TestMode::Skipped
+            ),
+            Selection::Skip(_)
+        ));
+        let Selection::Fail(reason) = select(
+            "postgres",
+            "V",
+            None,
+            Containers::Unreachable,
+            TestMode::Required,
+        ) else {
+            panic!("no endpoint and no Docker must fail when required");
+        };
+        assert!(reason.contains("DOCKER_HOST"), "{reason}");
+    }
+
+    #[test]
     fn missing_endpoint_fails_only_when_required() {
         assert!(matches!(
-            select("dynamodb", "V", None, TestMode::Required),
+            select(
+                "dynamodb",
+                "V",
+                None,
+                Containers::Unsupported,
+                TestMode::Required
+            ),
             Selection::Fail(_)
         ));
         assert!(matches!(
-            select("dynamodb", "V", Some("  "), TestMode::Required),
+            select(
+                "dynamodb",
+                "V",
+                Some("  "),
+                Containers::Unsupported,
+                TestMode::Required
+            ),
             Selection::Fail(_)
         ));
         assert!(matches!(
-            select("dynamodb", "V", None, TestMode::Allowed),
+            select(
+                "dynamodb",
+                "V",
+                None,
+                Containers::Unreachable,
+                TestMode::Allowed
+            ),
             Selection::Skip(_)
         ));
     }

@@ -29,9 +29,11 @@ use async_trait::async_trait;
 use kv_core::{KvStore, Partition};
 
 pub mod behaviours;
+pub mod containers;
 mod harness;
 
-pub use harness::{Selection, TestMode, endpoint, select};
+pub use containers::{COSMOS, DYNAMODB, POSTGRES, Service};
+pub use harness::{Containers, Selection, TestMode, endpoint, select, service_endpoint};
 
 /// Opens stores on one database. Each test gets its own fixture; `open` may be called more than
 /// once, and every store it returns must see the same data (they act as independent clients of

@@ -24,7 +24,7 @@ impl Fixture for CosmosFixture {
 }
 
 async fn fixture() -> Option<Arc<dyn Fixture>> {
-    let endpoint = kv_conformance::endpoint("cosmosdb-emulator", "KV_TEST_COSMOS_URL")?;
+    let endpoint = kv_conformance::service_endpoint(&kv_conformance::COSMOS)?;
     Some(Arc::new(CosmosFixture(common::config(
         endpoint,
         "conformance",

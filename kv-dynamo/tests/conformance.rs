@@ -5,5 +5,6 @@ kv_conformance::suite!(fixture);
 mod common;
 
 async fn fixture() -> Option<std::sync::Arc<dyn kv_conformance::Fixture>> {
-    common::fixture("dynamodb-local", "KV_TEST_DYNAMODB_URL", 4).await
+    let endpoint = kv_conformance::service_endpoint(&kv_conformance::DYNAMODB);
+    common::fixture("dynamodb-local", endpoint, 4).await
 }

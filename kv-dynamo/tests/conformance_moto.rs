@@ -8,5 +8,6 @@ async fn fixture() -> Option<std::sync::Arc<dyn kv_conformance::Fixture>> {
     // moto 5.2.5 fails parallel scans of binary hash keys (its segment hashing calls
     // `.encode()` on the key's bytes: HTTP 500; docs/decisions/0004). Parallel segments are
     // covered against DynamoDB Local; here export runs as one plain Scan.
-    common::fixture("dynamodb-moto", "KV_TEST_DYNAMODB_MOTO_URL", 1).await
+    let endpoint = kv_conformance::endpoint("dynamodb-moto", "KV_TEST_DYNAMODB_MOTO_URL");
+    common::fixture("dynamodb-moto", endpoint, 1).await
 }

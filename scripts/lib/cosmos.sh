@@ -3,7 +3,7 @@
 # scripts/cosmos-emulator/launch.js, which patches the server where it differs from the real
 # service. Listens on a free port, stopped by PID at exit; exports KV_TEST_COSMOS_URL.
 
-start_cosmos_emulator() {
+install_cosmos_emulator() {
   local home=scripts/cosmos-emulator
   # Installed once per lock file: the stamp is the lock file that node_modules was built from.
   if ! cmp -s "$home/package-lock.json" "$home/node_modules/.metakv-installed-lock"; then
@@ -11,6 +11,11 @@ start_cosmos_emulator() {
     (cd "$home" && npm ci --no-audit --no-fund --loglevel=error)
     cp "$home/package-lock.json" "$home/node_modules/.metakv-installed-lock"
   fi
+}
+
+start_cosmos_emulator() {
+  local home=scripts/cosmos-emulator
+  install_cosmos_emulator
   local port
   port=$(free_port)
   log "starting the Cosmos DB emulator on port $port"

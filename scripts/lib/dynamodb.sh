@@ -6,7 +6,9 @@
 
 METAKV_MOTO_VERSION=5.2.5
 
-start_dynamodb_local() {
+# Resolves the jars into scripts/dynamodb-local/target/dependency and the native library into
+# target/native (also the build context of docker/test-dynamodb.Dockerfile).
+resolve_dynamodb_local() {
   local home=scripts/dynamodb-local
   if ! ls "$home"/target/dependency/DynamoDBLocal-*.jar >/dev/null 2>&1; then
     log "resolving DynamoDB Local from Maven Central"
@@ -15,6 +17,11 @@ start_dynamodb_local() {
   # sqlite4java looks for the library under its plain name; Maven stores it with a version.
   mkdir -p "$home/target/native"
   cp "$home"/target/dependency/libsqlite4java-linux-amd64-*.so "$home/target/native/libsqlite4java-linux-amd64.so"
+}
+
+start_dynamodb_local() {
+  local home=scripts/dynamodb-local
+  resolve_dynamodb_local
   local port
   port=$(free_port)
   log "starting DynamoDB Local on port $port"

@@ -19,13 +19,14 @@ impl Fixture for DynamoFixture {
     }
 }
 
-/// The fixture of the emulator at `$variable`, exporting with `scan_segments` segments.
+/// The fixture of the emulator at `endpoint` (`None`: skip), exporting with `scan_segments`
+/// segments.
 pub async fn fixture(
     name: &'static str,
-    variable: &str,
+    endpoint: Option<String>,
     scan_segments: u32,
 ) -> Option<Arc<dyn Fixture>> {
-    let endpoint = kv_conformance::endpoint(name, variable)?;
+    let endpoint = endpoint?;
     Some(Arc::new(DynamoFixture(
         name,
         DynamoConfig {

@@ -20,9 +20,9 @@ impl Fixture for PostgresFixture {
 }
 
 /// The fixture of `table` (created with `table_partitions` hash partitions) on the server at
-/// `KV_TEST_POSTGRES_URL`.
+/// `KV_TEST_POSTGRES_URL`, or in a container when it is not set and Docker is reachable.
 pub async fn fixture(table: &str, table_partitions: u32) -> Option<Arc<dyn Fixture>> {
-    let url = kv_conformance::endpoint("postgres", "KV_TEST_POSTGRES_URL")?;
+    let url = kv_conformance::service_endpoint(&kv_conformance::POSTGRES)?;
     Some(Arc::new(PostgresFixture(PostgresConfig {
         auto_create: true,
         table: table.into(),
