@@ -13,6 +13,7 @@ source scripts/lib/postgres.sh
 source scripts/lib/dynamodb.sh
 source scripts/lib/cosmos.sh
 source scripts/lib/containers.sh
+source scripts/lib/helm.sh
 
 step() { printf '\n==> %s\n' "$*"; }
 
@@ -42,6 +43,11 @@ fi
 step "cargo build (every target)"
 cargo build --workspace --all-targets
 
+step "the Helm chart, offline (lint, render, validate, assertions)"
+install_helm
+install_chart_test_tools
+run_chart_tests
+
 if [ "$KV_TEST_MODE" != skipped ]; then
   step "building the metakv image from the Dockerfile"
   build_metakv_image target/debug/metakv
@@ -54,8 +60,10 @@ if [ "$KV_TEST_MODE" != skipped ]; then
   # The laptop path: no KV_TEST_*_URL, so the harness starts each backend in a container with
   # testcontainers (from the images above) and removes it when the test binary exits.
   step "the conformance suite through testcontainers (no KV_TEST_*_URL)"
+  # (--workspace: the same features as the build above, so nothing is compiled again; the
+  # embedded, in-memory and HTTP suites run a second time too, in seconds.)
   env -u KV_TEST_POSTGRES_URL -u KV_TEST_DYNAMODB_URL -u KV_TEST_COSMOS_URL \
-    cargo test -p kv-postgres -p kv-dynamo -p kv-cosmos --test conformance
+    cargo test --workspace --test conformance
   step "checking that no test container is left"
   check_no_test_containers
 fi

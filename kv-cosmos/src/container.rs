@@ -81,6 +81,19 @@ pub(crate) fn definition(config: &CosmosConfig) -> ContainerProperties {
     .with_indexing_policy(indexing)
 }
 
+/// The container the driver needs — partition key and indexing policy — in the form of the
+/// Cosmos DB REST API, which ARM, Bicep and Azure Service Operator use too. For provisioning
+/// by other tools (the Helm chart's ASO resources are checked against it); `metakv layout`
+/// prints it.
+pub fn container_layout() -> serde_json::Value {
+    let definition = definition(&CosmosConfig::default());
+    let json = serde_json::to_value(&definition).expect("container properties serialize");
+    serde_json::json!({
+        "partitionKey": json["partitionKey"],
+        "indexingPolicy": json["indexingPolicy"],
+    })
+}
+
 /// Creates the database and the container where missing; existing ones are kept (and the
 /// container checked).
 pub(crate) async fn create(

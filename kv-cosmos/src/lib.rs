@@ -64,4 +64,5 @@ mod error;
 mod store;
 
 pub use config::{CosmosConfig, CredentialKind, Throughput};
+pub use container::container_layout;
 pub use store::CosmosStore;

@@ -53,3 +53,4 @@ mod table;
 
 pub use config::DynamoConfig;
 pub use store::DynamoStore;
+pub use table::table_layout;

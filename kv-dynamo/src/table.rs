@@ -53,32 +53,72 @@ pub(crate) fn check_schema(table: &str, desc: &TableDescription) -> Result<()> {
     }
 }
 
+/// The attributes of the key: `p` and `k`, both binary.
+fn attribute_definitions() -> Vec<AttributeDefinition> {
+    [P, K]
+        .map(|name| {
+            AttributeDefinition::builder()
+                .attribute_name(name)
+                .attribute_type(ScalarAttributeType::B)
+                .build()
+                .expect("name and type are set")
+        })
+        .into()
+}
+
+/// The key: hash key `p`, range key `k`.
+fn key_schema() -> Vec<KeySchemaElement> {
+    [(P, KeyType::Hash), (K, KeyType::Range)]
+        .map(|(name, kind)| {
+            KeySchemaElement::builder()
+                .attribute_name(name)
+                .key_type(kind)
+                .build()
+                .expect("name and type are set")
+        })
+        .into()
+}
+
+/// The table the driver creates — attribute definitions, key schema, billing mode — in the
+/// form of the DynamoDB API (which CloudFormation, Terraform and the ACK `Table` resource use
+/// too). For provisioning by other tools (the Helm chart's ACK resource is checked against
+/// it); `metakv layout` prints it.
+pub fn table_layout() -> serde_json::Value {
+    let attributes: Vec<_> = attribute_definitions()
+        .iter()
+        .map(|a| {
+            serde_json::json!({
+                "attributeName": a.attribute_name(),
+                "attributeType": a.attribute_type().as_str(),
+            })
+        })
+        .collect();
+    let keys: Vec<_> = key_schema()
+        .iter()
+        .map(|k| {
+            serde_json::json!({
+                "attributeName": k.attribute_name(),
+                "keyType": k.key_type().as_str(),
+            })
+        })
+        .collect();
+    serde_json::json!({
+        "attributeDefinitions": attributes,
+        "keySchema": keys,
+        "billingMode": BillingMode::PayPerRequest.as_str(),
+    })
+}
+
 /// Creates the table on on-demand billing unless it exists, then waits until it is active.
 /// Concurrent creators are fine: the loser sees `ResourceInUseException` and waits too.
 pub(crate) async fn create(client: &Client, config: &DynamoConfig) -> Result<()> {
     let table = &config.table;
-    let attribute = |name: &str| {
-        AttributeDefinition::builder()
-            .attribute_name(name)
-            .attribute_type(ScalarAttributeType::B)
-            .build()
-            .expect("name and type are set")
-    };
-    let key = |name: &str, kind: KeyType| {
-        KeySchemaElement::builder()
-            .attribute_name(name)
-            .key_type(kind)
-            .build()
-            .expect("name and type are set")
-    };
     let created = client
         .create_table()
         .table_name(table)
         .billing_mode(BillingMode::PayPerRequest)
-        .attribute_definitions(attribute(P))
-        .attribute_definitions(attribute(K))
-        .key_schema(key(P, KeyType::Hash))
-        .key_schema(key(K, KeyType::Range))
+        .set_attribute_definitions(Some(attribute_definitions()))
+        .set_key_schema(Some(key_schema()))
         .send()
         .await;
     match created {

@@ -22,7 +22,7 @@ use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use figment::Figment;
-use figment::providers::{Env, Format, Serialized, Toml};
+use figment::providers::{Env, Format, Toml};
 use kv_core::{Error, Result, Secret};
 use serde::{Deserialize, Serialize};
 
@@ -111,6 +111,11 @@ pub struct ServerConfig {
     pub request_timeout_secs: u64,
     /// Seconds to let in-flight requests finish after SIGTERM. Default 30.
     pub shutdown_grace_secs: u64,
+    /// When the backend cannot be opened yet (not provisioned, unreachable, the identity not
+    /// yet allowed), serve anyway: `/healthz` answers, `/readyz` and every request are 503
+    /// with the reason, and the backend is opened again in the background until it opens.
+    /// Default false (the server exits with the error); the Helm chart sets it.
+    pub wait_for_backend: bool,
     /// Bearer-token authentication.
     pub auth: AuthConfig,
     /// TLS; plain HTTP when absent.
@@ -124,6 +129,7 @@ impl Default for ServerConfig {
             body_limit_bytes: 4 << 20,
             request_timeout_secs: 30,
             shutdown_grace_secs: 30,
+            wait_for_backend: false,
             auth: AuthConfig::default(),
             tls: None,
         }
@@ -217,10 +223,15 @@ pub enum LogFormat {
 const OWN_VARIABLES: [&str; 2] = ["config", "listen"];
 
 impl Config {
-    /// Loads the defaults, then `file` (if any), then the `METAKV_` environment overrides.
-    /// Unknown keys and bad values are `Config` errors that name the key.
+    /// Loads `file` (if any), then the `METAKV_` environment overrides; whatever neither sets
+    /// takes its default (`#[serde(default)]` on every section). Unknown keys and bad values
+    /// are `Config` errors that name the key.
+    ///
+    /// The defaults are not a figment layer of their own: figment merges layers key by key,
+    /// which would mix a default `throughput = { mode = "autoscale", max_ru = 1000 }` into a
+    /// configured `{ mode = "manual", ru = 400 }` (and fail as an unknown `max_ru`).
     pub fn load(file: Option<&Path>) -> Result<Self> {
-        let mut figment = Figment::from(Serialized::defaults(Config::default()));
+        let mut figment = Figment::new();
         if let Some(file) = file {
             if !file.exists() {
                 return Err(Error::config(
@@ -239,9 +250,7 @@ impl Config {
 
     /// Parses a configuration from TOML text (no environment).
     pub fn from_toml(text: &str) -> Result<Self> {
-        Self::extract(
-            Figment::from(Serialized::defaults(Config::default())).merge(Toml::string(text)),
-        )
+        Self::extract(Figment::from(Toml::string(text)))
     }
 
     fn extract(figment: Figment) -> Result<Self> {
@@ -312,6 +321,25 @@ mod tests {
         let config = Config::from_toml("").unwrap();
         assert_eq!(config.database.kind, DatabaseType::Local);
         assert_eq!(config.server.listen.to_string(), "127.0.0.1:7070");
+    }
+
+    #[cfg(feature = "cosmosdb")]
+    #[test]
+    fn a_configured_enum_replaces_its_default_instead_of_merging_with_it() {
+        let config = Config::from_toml(
+            "[database.cosmosdb]\nthroughput = { mode = \"manual\", ru = 400 }\n",
+        )
+        .unwrap();
+        assert_eq!(
+            config.database.cosmosdb.throughput,
+            kv_cosmos::Throughput::Manual { ru: 400 }
+        );
+        let config =
+            Config::from_toml("[database.cosmosdb]\nthroughput = { mode = \"none\" }\n").unwrap();
+        assert_eq!(
+            config.database.cosmosdb.throughput,
+            kv_cosmos::Throughput::None
+        );
     }
 
     #[test]

@@ -30,6 +30,7 @@ mod client;
 pub mod config;
 mod factory;
 pub mod http;
+pub mod pending;
 
 pub use client::HttpStore;
 pub use config::Config;

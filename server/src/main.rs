@@ -80,6 +80,9 @@ enum Command {
     /// Create what the configured backend needs (PostgreSQL: schema, table, sequence),
     /// idempotently; safe to run from several processes at once.
     Provision,
+    /// Print, as JSON, the layout each cloud backend needs (Cosmos DB partition key and
+    /// indexing policy; DynamoDB key schema), for provisioning it with other tools.
+    Layout,
     /// Configuration commands.
     Config {
         #[command(subcommand)]
@@ -182,7 +185,14 @@ async fn serve(mut config: Config, listen: Option<std::net::SocketAddr>) -> kv_c
     if !tokens.enabled() && !config.server.listen.ip().is_loopback() {
         tracing::warn!(listen = %config.server.listen, "authentication is off on a non-loopback address; set server.auth.tokens");
     }
-    let store = metakv::open_store(&config).await?;
+    let store: Arc<dyn kv_core::KvStore> = match metakv::open_store(&config).await {
+        Ok(store) => store,
+        Err(e) if config.server.wait_for_backend && metakv::pending::worth_waiting_for(&e) => {
+            tracing::warn!(error = %e, "the backend is not open; serving, not ready, until it opens (server.wait_for_backend)");
+            metakv::pending::PendingStore::open_in_background(config.clone(), &e)
+        }
+        Err(e) => return Err(e),
+    };
     let router = http::router(Arc::clone(&store), Some(metrics), tokens, &config.server);
     let listener =
         std::net::TcpListener::bind(config.server.listen).map_err(|e| kv_core::Error::Config {
@@ -208,6 +218,17 @@ async fn serve(mut config: Config, listen: Option<std::net::SocketAddr>) -> kv_c
     served
 }
 
+/// What `metakv layout` prints: the layout of every cloud backend built in.
+fn layout() -> String {
+    #[allow(unused_mut)]
+    let mut layout = serde_json::Map::new();
+    #[cfg(feature = "cosmosdb")]
+    layout.insert("cosmosdb".into(), kv_cosmos::container_layout());
+    #[cfg(feature = "dynamodb")]
+    layout.insert("dynamodb".into(), kv_dynamo::table_layout());
+    serde_json::to_string_pretty(&layout).expect("JSON serializes")
+}
+
 async fn run(cli: Cli) -> Result<(), ExitCode> {
     let config = Config::load(cli.config.as_deref()).map_err(|e| exit_for(&e))?;
     if let Command::Config {
@@ -220,6 +241,10 @@ async fn run(cli: Cli) -> Result<(), ExitCode> {
     init_logging(&config);
     if let Command::Serve { listen } = cli.command {
         return serve(config, listen).await.map_err(|e| exit_for(&e));
+    }
+    if let Command::Layout = cli.command {
+        println!("{}", layout());
+        return Ok(());
     }
     if let Command::Provision = cli.command {
         println!(
@@ -330,7 +355,7 @@ async fn operate(store: &Arc<dyn KvStore>, command: Command) -> Result<(), ExitC
                     .map_err(|_| ExitCode::from(1))?;
             }
         }
-        Command::Serve { .. } | Command::Config { .. } | Command::Provision => {
+        Command::Serve { .. } | Command::Config { .. } | Command::Provision | Command::Layout => {
             unreachable!("handled before opening the store")
         }
     }

@@ -561,6 +561,58 @@ async fn every_endpoint_works_on_the_postgres_backend() {
     assert!(server.terminate().await.success());
 }
 
+/// With `server.wait_for_backend`, a server whose table does not exist yet listens, is live
+/// but not ready (503 with the reason) and becomes ready by itself once the table is created,
+/// as in a Kubernetes rollout while an operator provisions the backend.
+#[tokio::test]
+async fn a_waiting_server_is_live_but_not_ready_until_its_backend_is_provisioned() {
+    let Some(url) = kv_conformance::endpoint("postgres", "KV_TEST_POSTGRES_URL") else {
+        return;
+    };
+    let table = format!("metakv_wait_{:08x}", rand_u32());
+    let base = [
+        ("METAKV_DATABASE__TYPE", "postgres".to_string()),
+        ("METAKV_DATABASE__POSTGRES__URL", url.clone()),
+        ("METAKV_DATABASE__POSTGRES__TABLE", table.clone()),
+        ("METAKV_SERVER__WAIT_FOR_BACKEND", "true".to_string()),
+    ];
+    let server = Server::start(&base);
+    let api = Api::new(&server);
+    let health = api.req(Method::GET, "/healthz").send().await.unwrap();
+    assert_eq!(health.status(), StatusCode::OK);
+    let ready = api.req(Method::GET, "/readyz").send().await.unwrap();
+    assert_eq!(ready.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let body = ready.text().await.unwrap();
+    assert!(
+        body.contains("not open yet") && body.contains("not provisioned"),
+        "{body}"
+    );
+    let put = api
+        .req(Method::PUT, "/v1/p/p/k/k")
+        .body("v")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(put.status(), StatusCode::SERVICE_UNAVAILABLE);
+
+    provision(&base);
+    let deadline = Instant::now() + Duration::from_secs(60);
+    loop {
+        let ready = api.req(Method::GET, "/readyz").send().await.unwrap();
+        if ready.status() == StatusCode::OK {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "not ready 60 s after provisioning"
+        );
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    exercise_every_endpoint(&server).await;
+    drop(api);
+    assert!(server.terminate().await.success());
+}
+
 #[tokio::test]
 async fn every_endpoint_works_on_the_dynamodb_backend() {
     let Some(endpoint) = kv_conformance::endpoint("dynamodb-local", "KV_TEST_DYNAMODB_URL") else {
