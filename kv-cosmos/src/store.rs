@@ -158,8 +158,9 @@ impl CosmosStore {
     }
 
     /// Creates the database and container where missing (with the configured throughput)
-    /// and checks an existing container. Needs control-plane rights: an account key.
-    pub async fn provision(config: &CosmosConfig) -> Result<()> {
+    /// and checks an existing container; returns whether it created the container (`false`:
+    /// it existed, and nothing was changed). Needs control-plane rights: an account key.
+    pub async fn provision(config: &CosmosConfig) -> Result<bool> {
         config.validate()?;
         let credential = Credential::from_config(config)?;
         if !credential.is_key() {
@@ -169,8 +170,8 @@ impl CosmosStore {
         }
         let client = client::sdk_client(config, &credential).await?;
         match container::open(&client, config).await? {
-            Some(container) => container::check(&container, config).await,
-            None => container::create(&client, config).await.map(|_| ()),
+            Some(container) => container::check(&container, config).await.map(|()| false),
+            None => container::create(&client, config).await.map(|_| true),
         }
     }
 

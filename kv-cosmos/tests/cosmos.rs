@@ -30,8 +30,14 @@ async fn a_missing_container_is_not_provisioned_until_provision_runs() {
     let err = CosmosStore::open(cfg.clone()).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::NotProvisioned, "{err:?}");
     assert!(err.to_string().contains("metakv provision"), "{err}");
-    CosmosStore::provision(&cfg).await.unwrap();
-    CosmosStore::provision(&cfg).await.unwrap();
+    assert!(
+        CosmosStore::provision(&cfg).await.unwrap(),
+        "the first run creates"
+    );
+    assert!(
+        !CosmosStore::provision(&cfg).await.unwrap(),
+        "the second changes nothing"
+    );
     let store = CosmosStore::open(cfg).await.unwrap();
     store.ping().await.unwrap();
 }

@@ -194,13 +194,15 @@ impl DynamoStore {
         })
     }
 
-    /// Creates the table if it is missing (on-demand billing) and waits until it is active.
-    pub async fn provision(config: &DynamoConfig) -> Result<()> {
+    /// Creates the table if it is missing (on-demand billing) and waits until it is active;
+    /// checks an existing table's key schema. Returns whether it created the table (`false`:
+    /// it existed, and nothing was changed).
+    pub async fn provision(config: &DynamoConfig) -> Result<bool> {
         config.validate()?;
         let client = client::sdk_client(config).await;
         match table::describe(&client, &config.table).await? {
-            Some(desc) => table::check_schema(&config.table, &desc),
-            None => table::create(&client, config).await,
+            Some(desc) => table::check_schema(&config.table, &desc).map(|()| false),
+            None => table::create(&client, config).await.map(|()| true),
         }
     }
 

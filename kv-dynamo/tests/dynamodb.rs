@@ -137,8 +137,14 @@ async fn a_missing_table_is_not_provisioned_until_provision_runs() {
     let err = DynamoStore::open(cfg.clone()).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::NotProvisioned);
     assert!(err.to_string().contains("metakv provision"), "{err}");
-    DynamoStore::provision(&cfg).await.unwrap();
-    DynamoStore::provision(&cfg).await.unwrap();
+    assert!(
+        DynamoStore::provision(&cfg).await.unwrap(),
+        "the first run creates"
+    );
+    assert!(
+        !DynamoStore::provision(&cfg).await.unwrap(),
+        "the second changes nothing"
+    );
     let store = DynamoStore::open(cfg).await.unwrap();
     store.ping().await.unwrap();
 }

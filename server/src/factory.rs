@@ -55,19 +55,29 @@ pub async fn provision(config: &Config) -> Result<String> {
         }
         #[cfg(feature = "dynamodb")]
         DatabaseType::Dynamodb => {
-            kv_dynamo::DynamoStore::provision(&config.database.dynamodb).await?;
-            format!(
-                "dynamodb: table {} is active",
-                config.database.dynamodb.table
-            )
+            let table = &config.database.dynamodb.table;
+            if kv_dynamo::DynamoStore::provision(&config.database.dynamodb).await? {
+                format!("dynamodb: created table {table}; it is active")
+            } else {
+                format!(
+                    "dynamodb: table {table} already exists with the right key schema; nothing changed"
+                )
+            }
         }
         #[cfg(feature = "cosmosdb")]
         DatabaseType::Cosmosdb => {
-            kv_cosmos::CosmosStore::provision(&config.database.cosmosdb).await?;
-            format!(
-                "cosmosdb: database {} and container {} are ready",
-                config.database.cosmosdb.database, config.database.cosmosdb.container
-            )
+            let c = &config.database.cosmosdb;
+            if kv_cosmos::CosmosStore::provision(c).await? {
+                format!(
+                    "cosmosdb: created container {} in database {} (partition key /p); ready",
+                    c.container, c.database
+                )
+            } else {
+                format!(
+                    "cosmosdb: database {} and container {} already exist, partitioned on /p; nothing changed",
+                    c.database, c.container
+                )
+            }
         }
     })
 }

@@ -438,3 +438,76 @@ def test_optional_objects():
     one(objects, "ConfigMap", "t-extra")
     assert "replicas" not in one(objects, "Deployment")["spec"], "the HPA owns the replica count"
     validate(objects)
+
+
+# ---------------------------------------------------------------------------------------------
+# The hook Job's command, for real, and the docs.
+
+
+EMULATOR_KEY = "C2y6yDjf5/R+ob0N8A7Cgv30VRDJIWEHLM+4QDU5DE2nQ9nDuVTqobD4b8mGGyPMbIZnqyMsEcaGQy67XIw/Jw=="
+
+
+def backend_url(variable):
+    url = os.environ.get(variable, "").strip()
+    if not url:
+        if os.environ.get("KV_TEST_MODE") == "required":
+            pytest.fail(f"KV_TEST_MODE=required: {variable} is not set")
+        pytest.skip(f"{variable} is not set")
+    return url
+
+
+def run_job(objects, tmp_path, secret_value):
+    """Runs the rendered hook Job's container command — its config map, its environment (the
+    Secret's value filled in) — with the server binary."""
+    (tmp_path / "config").mkdir(exist_ok=True)
+    (tmp_path / "config" / "config.toml").write_text(config_of(objects, "t-metakv-provision"))
+    job = one(objects, "Job")["spec"]["template"]["spec"]["containers"][0]
+    env = {k: v for k, v in os.environ.items() if not k.startswith("METAKV_")}
+    for var in job["env"]:
+        env[var["name"]] = var.get("value", secret_value)
+    env["METAKV_CONFIG"] = env["METAKV_CONFIG"].replace("/etc/metakv/", f"{tmp_path}/")
+    return subprocess.run([METAKV, *job["args"]], env=env, capture_output=True, text=True)
+
+
+def test_the_cosmos_hook_job_provisions_the_emulator_and_a_second_run_changes_nothing(tmp_path):
+    url = backend_url("KV_TEST_COSMOS_URL")
+    container = f"chart-job-{os.getpid()}"
+    objects = render({"database": {"cosmosdb": {"endpoint": url, "database": "metakv-chart-test",
+                                                "container": container}}},
+                     files=[EXAMPLES / "emulator-dev.yaml"])
+    first = run_job(objects, tmp_path, EMULATOR_KEY)
+    assert first.returncode == 0, first.stderr
+    assert f"created container {container}" in first.stdout, first.stdout
+    second = run_job(objects, tmp_path, EMULATOR_KEY)
+    assert second.returncode == 0, second.stderr
+    assert "already exist" in second.stdout and "nothing changed" in second.stdout, second.stdout
+    assert EMULATOR_KEY not in first.stdout + first.stderr + second.stdout + second.stderr
+
+
+def test_the_dynamodb_hook_job_provisions_dynamodb_local_and_a_second_run_changes_nothing(tmp_path):
+    url = backend_url("KV_TEST_DYNAMODB_URL")
+    table = f"chart-job-{os.getpid()}"
+    objects = render({"database": {"dynamodb": {"endpoint": url, "region": "us-east-1", "table": table,
+                                                "existingSecret": "static-keys"}}},
+                     files=[CHART / "ci" / "dynamodb-job-values.yaml"])
+    first = run_job(objects, tmp_path, "test")
+    assert first.returncode == 0, first.stderr
+    assert f"created table {table}" in first.stdout, first.stdout
+    second = run_job(objects, tmp_path, "test")
+    assert second.returncode == 0, second.stderr
+    assert "nothing changed" in second.stdout, second.stdout
+
+
+def leaf_keys(values, prefix=""):
+    for k, v in values.items():
+        if isinstance(v, dict) and v:
+            yield from leaf_keys(v, prefix + k + ".")
+        else:
+            yield prefix + k
+
+
+def test_the_readme_documents_every_value():
+    values = yaml.safe_load((CHART / "values.yaml").read_text())
+    readme = (CHART / "README.md").read_text()
+    missing = [k for k in leaf_keys(values) if f"`{k}`" not in readme]
+    assert not missing, f"charts/metakv/README.md has no row for {missing}"
