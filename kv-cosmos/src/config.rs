@@ -76,6 +76,30 @@ pub struct CosmosConfig {
     /// The endpoint is a local emulator: its self-signed certificate is accepted (only for
     /// `localhost`/`127.0.0.1`) and HTTP/2 is off. Never set this for a real account.
     pub emulator: bool,
+    /// Provision through Azure Resource Manager (the control plane) with the Entra ID
+    /// credential, instead of the data plane with a key: `metakv provision` creates or checks
+    /// the database and container under this account. For a Job with workload identity.
+    pub arm: Option<ArmConfig>,
+}
+
+/// `[database.cosmosdb.arm]`: where the account is in Azure Resource Manager.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ArmConfig {
+    /// Subscription id of the account.
+    pub subscription_id: String,
+    /// Resource group of the account.
+    pub resource_group: String,
+    /// Account name.
+    pub account: String,
+    /// The Resource Manager endpoint. Default `https://management.azure.com` (another cloud's
+    /// for sovereign clouds).
+    #[serde(default = "default_arm_endpoint")]
+    pub endpoint: String,
+}
+
+fn default_arm_endpoint() -> String {
+    "https://management.azure.com".into()
 }
 
 impl Default for CosmosConfig {
@@ -94,6 +118,7 @@ impl Default for CosmosConfig {
             max_throttle_retries: 9,
             max_throttle_wait_secs: 30,
             emulator: false,
+            arm: None,
         }
     }
 }
@@ -140,6 +165,33 @@ impl CosmosConfig {
                 return Err(Error::config(
                     name,
                     "expected 1 to 255 characters without / \\ ? # or a trailing space",
+                ));
+            }
+        }
+        if let Some(arm) = &self.arm {
+            if self.credential_kind() == CredentialKind::Key {
+                return Err(Error::config(
+                    "database.cosmosdb.arm",
+                    "provisioning through Azure Resource Manager needs an Entra ID credential \
+                     (workload_identity, managed_identity or developer), not an account key",
+                ));
+            }
+            for (name, value) in [
+                (
+                    "database.cosmosdb.arm.subscription_id",
+                    &arm.subscription_id,
+                ),
+                ("database.cosmosdb.arm.resource_group", &arm.resource_group),
+                ("database.cosmosdb.arm.account", &arm.account),
+            ] {
+                if value.is_empty() || value.contains(['/', '?', '#']) {
+                    return Err(Error::config(name, "expected a name without / ? #"));
+                }
+            }
+            if reqwest::Url::parse(&arm.endpoint).is_err() {
+                return Err(Error::config(
+                    "database.cosmosdb.arm.endpoint",
+                    "expected a URL, e.g. https://management.azure.com",
                 ));
             }
         }

@@ -56,6 +56,7 @@
 //! ```
 #![warn(missing_docs)]
 
+mod arm;
 mod client;
 mod config;
 mod container;
@@ -63,6 +64,6 @@ mod encoding;
 mod error;
 mod store;
 
-pub use config::{CosmosConfig, CredentialKind, Throughput};
+pub use config::{ArmConfig, CosmosConfig, CredentialKind, Throughput};
 pub use container::container_layout;
 pub use store::CosmosStore;

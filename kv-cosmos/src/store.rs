@@ -158,11 +158,16 @@ impl CosmosStore {
     }
 
     /// Creates the database and container where missing (with the configured throughput)
-    /// and checks an existing container; returns whether it created the container (`false`:
-    /// it existed, and nothing was changed). Needs control-plane rights: an account key.
+    /// and checks an existing container; returns whether it created anything (`false`: they
+    /// existed, and nothing was changed). Needs control-plane rights: an account key on the
+    /// data plane, or, with `arm` set, an Entra ID identity with a control-plane role on the
+    /// account through Azure Resource Manager.
     pub async fn provision(config: &CosmosConfig) -> Result<bool> {
         config.validate()?;
         let credential = Credential::from_config(config)?;
+        if let (Some(arm), Credential::Token(token)) = (&config.arm, &credential) {
+            return crate::arm::provision(config, arm, token).await;
+        }
         if !credential.is_key() {
             tracing::warn!(
                 "provisioning cosmos db with an Entra ID credential: data-plane roles cannot create databases or containers; use an account key if this fails"

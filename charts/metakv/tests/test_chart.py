@@ -151,6 +151,11 @@ def test_the_server_accepts_the_rendered_configuration(scenario, tmp_path):
     shown = out.stdout
     assert f'type = "{config["database"]["type"]}"' in shown, shown
     assert "placeholder-secret" not in shown, "secrets are masked"
+    # The hook Job's configuration too.
+    if [o for o in objects if o["kind"] == "Job"]:
+        (tmp_path / "config.toml").write_text(config_of(objects, "t-metakv-provision"))
+        out = subprocess.run([METAKV, "config", "show"], env=env, capture_output=True, text=True)
+        assert out.returncode == 0, out.stderr
 
 
 # ---------------------------------------------------------------------------------------------
@@ -345,9 +350,27 @@ def test_cosmos_job_runs_provision_as_a_hook_with_its_own_identity():
     assert not [o for o in objects if o["kind"].startswith("Sql")], "no ASO resources in job mode"
 
 
-def test_cosmos_job_with_an_entra_identity_is_refused_until_the_arm_path_exists():
-    err = render_error(cosmos(provisioning={"mode": "job"}))
-    assert "ARM" in err and "not built yet" in err, err
+def test_cosmos_job_with_workload_identity_provisions_through_arm_with_its_own_identity():
+    objects = render(files=[CHART / "ci" / "cosmos-job-wi-values.yaml"])
+    sa = one(objects, "ServiceAccount", "t-metakv-provision")
+    assert sa["metadata"]["annotations"]["azure.workload.identity/client-id"] == "44444444-4444-4444-4444-444444444444"
+    server_sa = one(objects, "ServiceAccount", "t-metakv")
+    assert server_sa["metadata"]["annotations"]["azure.workload.identity/client-id"] == "22222222-2222-2222-2222-222222222222"
+    job = one(objects, "Job")["spec"]["template"]
+    assert job["metadata"]["labels"]["azure.workload.identity/use"] == "true"
+    assert not [e for e in job["spec"]["containers"][0]["env"] if "KEY" in e["name"]], "no key"
+    config = tomllib.loads(config_of(objects, "t-metakv-provision"))["database"]["cosmosdb"]
+    assert config["arm"] == {"subscription_id": "00000000-0000-0000-0000-000000000001",
+                             "resource_group": "rg-metakv", "account": "myaccount"}
+    assert config["credential"] == "workload_identity"
+    assert "arm" not in tomllib.loads(config_of(objects))["database"]["cosmosdb"], "the server never provisions"
+
+
+def test_cosmos_job_with_workload_identity_needs_the_jobs_identity_and_the_account():
+    values = cosmos(provisioning={"mode": "job", "accountArmId": ACCOUNT})
+    assert "provisioning.job.clientId" in render_error(values)
+    values = cosmos(provisioning={"mode": "job", "job": {"clientId": "c"}})
+    assert "accountArmId" in render_error(values)
 
 
 def test_key_and_workload_identity_together_are_an_error():
