@@ -14,6 +14,7 @@ source scripts/lib/dynamodb.sh
 source scripts/lib/cosmos.sh
 source scripts/lib/containers.sh
 source scripts/lib/helm.sh
+source scripts/lib/kube.sh
 
 step() { printf '\n==> %s\n' "$*"; }
 
@@ -38,12 +39,16 @@ if [ "$KV_TEST_MODE" != skipped ]; then
   step "starting the container engine and building the test images"
   start_container_engine
   build_test_images
+  # A real API server for the chart's install test (kube-apiserver built once per machine).
+  step "starting a Kubernetes API server"
+  install_helm
+  start_kube_apiserver
 fi
 
 step "cargo build (every target)"
 cargo build --workspace --all-targets
 
-step "the Helm chart, offline (lint, render, validate, assertions)"
+step "the Helm chart (lint, render, validate, assertions; installed into the API server)"
 install_helm
 install_chart_test_tools
 run_chart_tests

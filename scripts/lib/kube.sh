@@ -10,7 +10,7 @@ METAKV_KUBE_VERSION=1.34.4
 # Exports KUBE_APISERVER_BIN.
 build_kube_apiserver() {
   local bin="$METAKV_CACHE/kube-apiserver-v$METAKV_KUBE_VERSION"
-  if [ ! -x "$bin" ]; then
+  if [ ! -x "$bin" ] || [ "$("$bin" --version 2>/dev/null)" != "Kubernetes v$METAKV_KUBE_VERSION" ]; then
     log "building kube-apiserver v$METAKV_KUBE_VERSION from the Go module proxy (once per machine, ~6 min)"
     local src dir
     src=$(go mod download -json "k8s.io/kubernetes@v$METAKV_KUBE_VERSION" | python3 -c 'import json,sys; print(json.load(sys.stdin)["Dir"])')
@@ -22,7 +22,12 @@ build_kube_apiserver() {
     # module archive leaves out staging/ (nested modules), so its replace lines go too.
     sed -i -E -e "s#^(\s+k8s\.io/[a-z0-9-]+) v0\.0\.0\$#\1 v0.${METAKV_KUBE_VERSION#1.}#" \
       -e '\#=> \./staging/#d' "$dir/go.mod"
-    (cd "$dir" && GOWORK=off GOFLAGS=-mod=mod go build -o "$bin.tmp" ./cmd/kube-apiserver) \
+    # The version it reports (Helm checks the chart's kubeVersion against it); a build outside
+    # Kubernetes' own scripts would say v0.0.0-master.
+    local v=k8s.io/component-base/version minor=${METAKV_KUBE_VERSION#1.}
+    (cd "$dir" && GOWORK=off GOFLAGS=-mod=mod go build -o "$bin.tmp" \
+      -ldflags "-X $v.gitVersion=v$METAKV_KUBE_VERSION -X $v.gitMajor=1 -X $v.gitMinor=${minor%%.*} -X $v.gitTreeState=clean" \
+      ./cmd/kube-apiserver) \
       || { rm -rf "$dir"; return 1; }
     mv "$bin.tmp" "$bin"
     rm -rf "$dir"
