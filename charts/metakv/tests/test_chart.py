@@ -4,6 +4,7 @@ what the chart promises. Run by scripts/test.sh (scripts/lib/helm.sh) with HELM 
 set; `pytest charts/metakv/tests`.
 """
 
+import contextlib
 import json
 import os
 import pathlib
@@ -47,20 +48,29 @@ def cosmos(**cosmosdb):
     return {"database": {"type": "cosmosdb", "cosmosdb": base}, **WORKLOAD}
 
 
-def helm(*args, values=None, files=(), crds=True):
-    """Runs helm with `values` (a dict, as a values file) and `files`; returns the process."""
-    cmd = [HELM, *args, str(CHART)]
+@contextlib.contextmanager
+def values_args(values=None, files=()):
+    """Helm's `-f` arguments for `files` and for `values` (a dict, written to a temporary
+    values file for as long as the block runs)."""
+    args = []
     for f in files:
-        cmd += ["-f", str(f)]
+        args += ["-f", str(f)]
     with tempfile.NamedTemporaryFile("w", suffix=".yaml") as extra:
         if values is not None:
             yaml.safe_dump(values, extra)
             extra.flush()
-            cmd += ["-f", extra.name]
-        if crds and args[0] == "template":
-            for api in CRDS:
-                cmd += ["--api-versions", api]
-        return subprocess.run(cmd, capture_output=True, text=True)
+            args += ["-f", extra.name]
+        yield args
+
+
+def helm(*args, values=None, files=(), crds=True):
+    """Runs helm with `values` and `files`; returns the process."""
+    cmd = [HELM, *args, str(CHART)]
+    if crds and args[0] == "template":
+        for api in CRDS:
+            cmd += ["--api-versions", api]
+    with values_args(values, files) as extra:
+        return subprocess.run(cmd + extra, capture_output=True, text=True)
 
 
 def render(values=None, files=(), crds=True):

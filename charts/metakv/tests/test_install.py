@@ -9,14 +9,13 @@ import json
 import os
 import pathlib
 import subprocess
-import tempfile
 import threading
 import time
 
 import pytest
 import yaml
 
-from test_chart import ACK, ASO, CHART, EXAMPLE_FILES, EXAMPLES, SCHEMAS, CUSTOM_SCHEMAS
+from test_chart import CHART, CUSTOM_SCHEMAS, EXAMPLE_FILES, EXAMPLES, SCHEMAS, values_args
 
 HELM = os.environ.get("HELM", "helm")
 KUBECTL = os.environ.get("KUBECTL", "kubectl")
@@ -118,14 +117,11 @@ class JobController(threading.Thread):
 
 
 def helm(*args, namespace, values=None, files=()):
+    """Runs helm against the API server while a JobController completes the hook Jobs;
+    returns what the controller saw."""
     cmd = [HELM, *args, "-n", namespace, "--timeout", "120s"]
-    for f in files:
-        cmd += ["-f", str(f)]
-    with tempfile.NamedTemporaryFile("w", suffix=".yaml") as extra:
-        if values is not None:
-            yaml.safe_dump(values, extra)
-            extra.flush()
-            cmd += ["-f", extra.name]
+    with values_args(values, files) as extra:
+        cmd += extra
         jobs = JobController(namespace)
         jobs.start()
         try:
