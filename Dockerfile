@@ -26,7 +26,7 @@ COPY . .
 RUN --mount=type=cache,target=/usr/local/cargo/registry \
     --mount=type=cache,target=/src/target \
     cargo build --release --locked -p metakv \
- && mkdir -p /out/data && cp target/release/metakv /out/metakv
+ && mkdir -p /out/data && objcopy --strip-debug target/release/metakv /out/metakv
 
 FROM scratch AS context
 COPY target/image/ /out/
