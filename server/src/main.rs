@@ -83,6 +83,31 @@ enum Command {
     /// Print, as JSON, the layout each cloud backend needs (Cosmos DB partition key and
     /// indexing policy; DynamoDB key schema), for provisioning it with other tools.
     Layout,
+    /// Write every entry (or those of the given partitions) as a dump: one JSON line per
+    /// entry between a header and a trailer with the count and a digest (README, "Dump and
+    /// load"). Zstd-compressed when the file name ends in `.zst`.
+    Dump {
+        /// Only this partition (repeatable); all partitions when absent.
+        #[arg(long)]
+        partition: Vec<String>,
+        /// Partition names are standard base64.
+        #[arg(long)]
+        base64: bool,
+        /// The file to write; standard output when absent or `-`.
+        #[arg(long)]
+        output: Option<PathBuf>,
+    },
+    /// Write a dump's entries into the configured backend. A file is verified whole (format,
+    /// limits, count and digest) before anything is written; standard input is verified as it
+    /// streams.
+    Load {
+        /// The dump; standard input when absent or `-`.
+        #[arg(long)]
+        input: Option<PathBuf>,
+        /// What to do with an entry whose key exists.
+        #[arg(long, value_enum)]
+        strategy: metakv::dump::Strategy,
+    },
     /// Configuration commands.
     Config {
         #[command(subcommand)]
@@ -135,6 +160,11 @@ fn show(bytes: &[u8], base64: bool) -> String {
 /// Exit codes: 0 ok, 1 error, 2 usage, 3 condition failed, 4 not found.
 fn exit_for(e: &kv_core::Error) -> ExitCode {
     eprintln!("error: {e}");
+    let mut source = std::error::Error::source(e);
+    while let Some(cause) = source {
+        eprintln!("  caused by: {cause}");
+        source = cause.source();
+    }
     match e.kind() {
         ErrorKind::ConditionFailed => ExitCode::from(3),
         _ => ExitCode::from(1),
@@ -218,6 +248,121 @@ async fn serve(mut config: Config, listen: Option<std::net::SocketAddr>) -> kv_c
     served
 }
 
+/// Whether `path` names standard input/output.
+fn is_std(path: &Option<PathBuf>) -> bool {
+    path.as_deref().is_none_or(|p| p.as_os_str() == "-")
+}
+
+fn is_zstd(path: &std::path::Path) -> bool {
+    path.extension().is_some_and(|e| e == "zst")
+}
+
+async fn dump(
+    store: &Arc<dyn KvStore>,
+    source: &str,
+    partitions: Vec<String>,
+    base64: bool,
+    output: Option<PathBuf>,
+) -> Result<(), ExitCode> {
+    let fail = |e: kv_core::Error| exit_for(&e);
+    let partitions = partitions
+        .iter()
+        .map(|p| Partition::new(decode(p, base64)?))
+        .collect::<kv_core::Result<Vec<_>>>()
+        .map_err(fail)?;
+    let io_fail = |e: std::io::Error| {
+        eprintln!("error: {e}");
+        ExitCode::from(1)
+    };
+    let store = Arc::clone(store);
+    let summary = if is_std(&output) {
+        let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+        metakv::dump::dump(store, &partitions, source, &mut out).await
+    } else {
+        let path = output.expect("not standard output");
+        // Written beside the target and renamed at the end: a dump file is always whole.
+        let partial = path.with_extension(format!(
+            "{}partial",
+            path.extension()
+                .map(|e| format!("{}.", e.to_string_lossy()))
+                .unwrap_or_default()
+        ));
+        let mut file = std::io::BufWriter::new(std::fs::File::create(&partial).map_err(io_fail)?);
+        let summary = if is_zstd(&path) {
+            let mut out = zstd::stream::write::Encoder::new(file, 3).map_err(io_fail)?;
+            let summary = metakv::dump::dump(store, &partitions, source, &mut out).await;
+            file = out.finish().map_err(io_fail)?;
+            summary
+        } else {
+            metakv::dump::dump(store, &partitions, source, &mut file).await
+        };
+        let file = file.into_inner().map_err(|e| io_fail(e.into_error()))?;
+        if summary.is_ok() {
+            file.sync_all().map_err(io_fail)?;
+            std::fs::rename(&partial, &path).map_err(io_fail)?;
+        } else {
+            let _ = std::fs::remove_file(&partial);
+        }
+        summary
+    }
+    .map_err(fail)?;
+    eprintln!(
+        "dumped {} entries ({} bytes) from {source}; digest {}",
+        summary.entries,
+        summary.bytes,
+        summary.digest.hex()
+    );
+    Ok(())
+}
+
+/// Opens a dump for reading, decompressing `.zst`.
+fn open_dump(path: &std::path::Path) -> std::io::Result<Box<dyn std::io::BufRead + Send>> {
+    let file = std::fs::File::open(path)?;
+    Ok(if is_zstd(path) {
+        Box::new(std::io::BufReader::new(zstd::stream::read::Decoder::new(
+            file,
+        )?))
+    } else {
+        Box::new(std::io::BufReader::new(file))
+    })
+}
+
+async fn load(
+    store: &Arc<dyn KvStore>,
+    input: Option<PathBuf>,
+    strategy: metakv::dump::Strategy,
+) -> Result<(), ExitCode> {
+    let fail = |e: kv_core::Error| exit_for(&e);
+    let io_fail = |e: std::io::Error| {
+        eprintln!("error: {e}");
+        ExitCode::from(1)
+    };
+    let reader: Box<dyn std::io::BufRead + Send> = if is_std(&input) {
+        Box::new(std::io::BufReader::new(std::io::stdin()))
+    } else {
+        let path = input.expect("not standard input");
+        // A file is read twice: verified whole first, so a damaged dump writes nothing.
+        let verified = metakv::dump::verify(open_dump(&path).map_err(io_fail)?).map_err(fail)?;
+        eprintln!(
+            "verified {} entries; digest {}",
+            verified.entries,
+            verified.digest.hex()
+        );
+        open_dump(&path).map_err(io_fail)?
+    };
+    let (summary, done) = metakv::dump::load(Arc::clone(store), reader, strategy)
+        .await
+        .map_err(fail)?;
+    eprintln!(
+        "loaded {} entries: {} written, {} skipped (existing keys); digest {}",
+        done.read,
+        done.written,
+        done.skipped,
+        summary.digest.hex()
+    );
+    Ok(())
+}
+
 /// What `metakv layout` prints: the layout of every cloud backend built in.
 fn layout() -> String {
     #[allow(unused_mut)]
@@ -256,7 +401,24 @@ async fn run(cli: Cli) -> Result<(), ExitCode> {
     let store = metakv::open_store(&config)
         .await
         .map_err(|e| exit_for(&e))?;
-    let result = operate(&store, cli.command).await;
+    let result = match cli.command {
+        Command::Dump {
+            partition,
+            base64,
+            output,
+        } => {
+            dump(
+                &store,
+                config.database.kind.as_str(),
+                partition,
+                base64,
+                output,
+            )
+            .await
+        }
+        Command::Load { input, strategy } => load(&store, input, strategy).await,
+        command => operate(&store, command).await,
+    };
     let _ = store.close().await;
     result
 }
@@ -355,7 +517,12 @@ async fn operate(store: &Arc<dyn KvStore>, command: Command) -> Result<(), ExitC
                     .map_err(|_| ExitCode::from(1))?;
             }
         }
-        Command::Serve { .. } | Command::Config { .. } | Command::Provision | Command::Layout => {
+        Command::Serve { .. }
+        | Command::Config { .. }
+        | Command::Provision
+        | Command::Layout
+        | Command::Dump { .. }
+        | Command::Load { .. } => {
             unreachable!("handled before opening the store")
         }
     }
