@@ -28,6 +28,7 @@
 pub mod api;
 mod client;
 pub mod config;
+pub mod copy;
 pub mod dump;
 mod factory;
 pub mod http;

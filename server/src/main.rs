@@ -108,6 +108,28 @@ enum Command {
         #[arg(long, value_enum)]
         strategy: metakv::dump::Strategy,
     },
+    /// Copy every entry of one backend into another (each named by its own configuration
+    /// file, read without environment overrides), resumable from a checkpoint.
+    Copy {
+        /// The source's configuration file.
+        #[arg(long)]
+        from: PathBuf,
+        /// The target's configuration file.
+        #[arg(long)]
+        to: PathBuf,
+        /// The checkpoint file (default: `metakv-copy-<hash of both paths>.checkpoint` here).
+        #[arg(long)]
+        checkpoint: Option<PathBuf>,
+        /// Afterwards, read both sides whole and compare entries and digests per partition.
+        #[arg(long)]
+        verify: bool,
+        /// Batches written at once.
+        #[arg(long, default_value_t = 4)]
+        concurrency: usize,
+        /// Entries per export page of the source (a checkpoint is written after each).
+        #[arg(long, default_value_t = 1000)]
+        page_size: usize,
+    },
     /// Configuration commands.
     Config {
         #[command(subcommand)]
@@ -246,6 +268,137 @@ async fn serve(mut config: Config, listen: Option<std::net::SocketAddr>) -> kv_c
     store.close().await?;
     tracing::info!("stopped");
     served
+}
+
+/// A configuration file for `copy`: the file only, no environment overrides (one environment
+/// must not point both sides at the same store).
+fn copy_config(path: &std::path::Path, flag: &str) -> kv_core::Result<Config> {
+    let text = std::fs::read_to_string(path).map_err(|e| kv_core::Error::Config {
+        key: flag.into(),
+        message: format!("cannot read {}", path.display()),
+        source: Some(Box::new(e)),
+    })?;
+    Config::from_toml(&text)
+}
+
+/// Partition names for people: the text when it is printable UTF-8, else `b64:` and base64.
+fn partition_name(bytes: &[u8]) -> String {
+    match std::str::from_utf8(bytes) {
+        Ok(s) if !s.is_empty() && s.chars().all(|c| !c.is_control()) => s.to_string(),
+        _ => format!("b64:{}", metakv::api::b64(bytes)),
+    }
+}
+
+async fn copy(
+    from: PathBuf,
+    to: PathBuf,
+    checkpoint: Option<PathBuf>,
+    verify: bool,
+    concurrency: usize,
+    page_size: usize,
+) -> Result<(), ExitCode> {
+    use sha2::Digest as _;
+    let fail = |e: kv_core::Error| exit_for(&e);
+    let source_config = copy_config(&from, "--from").map_err(fail)?;
+    let target_config = copy_config(&to, "--to").map_err(fail)?;
+    if source_config.database == target_config.database {
+        return Err(fail(kv_core::Error::config(
+            "--to",
+            "the source and the target are the same store",
+        )));
+    }
+    let checkpoint = checkpoint.unwrap_or_else(|| {
+        let id = sha2::Sha256::digest(format!("{}\n{}", from.display(), to.display()));
+        PathBuf::from(format!(
+            "metakv-copy-{}.checkpoint",
+            id.iter()
+                .take(4)
+                .map(|b| format!("{b:02x}"))
+                .collect::<String>()
+        ))
+    });
+    let source = metakv::open_store(&source_config).await.map_err(fail)?;
+    let target = metakv::open_store(&target_config).await.map_err(fail)?;
+    let start = metakv::copy::Checkpoint::load(&checkpoint).map_err(fail)?;
+    let (from_kind, to_kind) = (
+        source_config.database.kind.as_str(),
+        target_config.database.kind.as_str(),
+    );
+    if start.done {
+        eprintln!(
+            "copy {from_kind} -> {to_kind}: already complete ({} entries) according to {}; delete it to copy again",
+            start.entries,
+            checkpoint.display()
+        );
+    } else if start.entries > 0 {
+        eprintln!(
+            "copy {from_kind} -> {to_kind}: resuming after {} entries from {}",
+            start.entries,
+            checkpoint.display()
+        );
+    } else {
+        eprintln!(
+            "copy {from_kind} -> {to_kind}: checkpoint {}",
+            checkpoint.display()
+        );
+    }
+    let options = metakv::copy::CopyOptions {
+        page_size,
+        concurrency,
+        checkpoint: checkpoint.clone(),
+    };
+    let mut progress =
+        metakv::copy::Progress::new(std::time::Duration::from_secs(5), start.entries);
+    let done = metakv::copy::copy(Arc::clone(&source), Arc::clone(&target), &options, |c| {
+        if let Some(line) = progress.line(c, false) {
+            eprintln!("{line}");
+        }
+    })
+    .await
+    .map_err(fail)?;
+    if !start.done
+        && let Some(line) = progress.line(&done, true)
+    {
+        eprintln!("{line}; complete");
+    }
+    let mut result = Ok(());
+    if verify {
+        let (s, t) = futures::try_join!(
+            metakv::copy::census(Arc::clone(&source)),
+            metakv::copy::census(Arc::clone(&target))
+        )
+        .map_err(fail)?;
+        let rows = metakv::copy::compare(&s, &t);
+        println!(
+            "{:<40} {:>12} {:>12}  same",
+            "partition", from_kind, to_kind
+        );
+        for row in &rows {
+            println!(
+                "{:<40} {:>12} {:>12}  {}",
+                partition_name(&row.partition),
+                row.source,
+                row.target,
+                if row.same { "yes" } else { "NO" }
+            );
+        }
+        let differing = rows.iter().filter(|r| !r.same).count();
+        if differing == 0 {
+            println!(
+                "verified: {} partitions, the same entries on both sides",
+                rows.len()
+            );
+        } else {
+            println!(
+                "verification failed: {differing} of {} partitions differ",
+                rows.len()
+            );
+            result = Err(ExitCode::from(1));
+        }
+    }
+    let _ = source.close().await;
+    let _ = target.close().await;
+    result
 }
 
 /// Whether `path` names standard input/output.
@@ -387,6 +540,17 @@ async fn run(cli: Cli) -> Result<(), ExitCode> {
     if let Command::Serve { listen } = cli.command {
         return serve(config, listen).await.map_err(|e| exit_for(&e));
     }
+    if let Command::Copy {
+        from,
+        to,
+        checkpoint,
+        verify,
+        concurrency,
+        page_size,
+    } = cli.command
+    {
+        return copy(from, to, checkpoint, verify, concurrency, page_size).await;
+    }
     if let Command::Layout = cli.command {
         println!("{}", layout());
         return Ok(());
@@ -521,6 +685,7 @@ async fn operate(store: &Arc<dyn KvStore>, command: Command) -> Result<(), ExitC
         | Command::Config { .. }
         | Command::Provision
         | Command::Layout
+        | Command::Copy { .. }
         | Command::Dump { .. }
         | Command::Load { .. } => {
             unreachable!("handled before opening the store")

@@ -1,0 +1,252 @@
+//! `metakv copy`: every entry of one store into another, resumable and verifiable.
+//!
+//! The source is read with its export, page by page. Each page is written to the target as
+//! atomic batches of one partition (up to 100 entries and 1 MiB), several at a time; only when
+//! the whole page is written does the checkpoint move past it (written to a temporary file and
+//! renamed, so it is always whole). An interrupted copy resumes from the checkpoint and redoes
+//! at most the page that was in flight. Writes are unconditional, so redoing is harmless; the
+//! target's versions are its own.
+//!
+//! `--verify` reads both stores whole afterwards and compares, per partition, the number of
+//! entries and the order-independent digest of the dump format ([`SetDigest`]).
+
+use std::collections::{BTreeMap, HashSet};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use futures::{StreamExt, TryStreamExt};
+use kv_core::limits::{MAX_BATCH_BYTES, MAX_BATCH_OPS};
+use kv_core::{Batch, BatchOp, Condition, Error, ExportEntry, KvStore, KvStoreExt, Result};
+use serde::{Deserialize, Serialize};
+
+use crate::dump::SetDigest;
+
+/// Where a copy stands: the source export's position after the last page fully written.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Checkpoint {
+    /// The export page token to resume from (`None`: from the start).
+    pub page_token: Option<String>,
+    /// Entries written so far.
+    pub entries: u64,
+    /// Bytes of partitions, keys and values written so far.
+    pub bytes: u64,
+    /// The export is complete.
+    pub done: bool,
+}
+
+impl Checkpoint {
+    /// Reads `path`, or a fresh checkpoint when it does not exist.
+    pub fn load(path: &Path) -> Result<Self> {
+        match std::fs::read(path) {
+            Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| {
+                Error::config(
+                    "--checkpoint",
+                    format!("{} is not a checkpoint: {e}", path.display()),
+                )
+            }),
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(Self::default()),
+            Err(e) => Err(Error::backend(
+                format!("copy: reading {}", path.display()),
+                e,
+            )),
+        }
+    }
+
+    /// Writes it atomically: a temporary file beside `path`, synced, then renamed.
+    pub fn save(&self, path: &Path) -> Result<()> {
+        let partial = PathBuf::from(format!("{}.partial", path.display()));
+        let io = |e: std::io::Error| Error::backend(format!("copy: writing {}", path.display()), e);
+        let bytes = serde_json::to_vec(self).map_err(|e| Error::backend("copy: checkpoint", e))?;
+        {
+            let file = std::fs::File::create(&partial).map_err(io)?;
+            std::io::Write::write_all(&mut &file, &bytes).map_err(io)?;
+            file.sync_all().map_err(io)?;
+        }
+        std::fs::rename(&partial, path).map_err(io)
+    }
+}
+
+/// How a copy runs.
+#[derive(Debug, Clone)]
+pub struct CopyOptions {
+    /// Entries asked of the source per export page.
+    pub page_size: usize,
+    /// Batches written at once.
+    pub concurrency: usize,
+    /// Where the checkpoint is kept.
+    pub checkpoint: PathBuf,
+}
+
+/// Splits a page into batches of one partition within the batch limits.
+fn batches(entries: Vec<ExportEntry>) -> Vec<(kv_core::Partition, Vec<BatchOp>)> {
+    let mut out: Vec<(kv_core::Partition, Vec<BatchOp>)> = Vec::new();
+    let mut by_partition: BTreeMap<Vec<u8>, Vec<ExportEntry>> = BTreeMap::new();
+    for e in entries {
+        by_partition
+            .entry(e.partition.as_bytes().to_vec())
+            .or_default()
+            .push(e);
+    }
+    for (_, entries) in by_partition {
+        let partition = entries[0].partition.clone();
+        let (mut ops, mut bytes, mut keys) = (Vec::new(), 0usize, HashSet::new());
+        for e in entries {
+            let size = e.entry.key.as_bytes().len() + e.entry.value.len();
+            if !ops.is_empty()
+                && (ops.len() == MAX_BATCH_OPS
+                    || bytes + size > MAX_BATCH_BYTES
+                    || keys.contains(e.entry.key.as_bytes()))
+            {
+                out.push((partition.clone(), std::mem::take(&mut ops)));
+                bytes = 0;
+                keys.clear();
+            }
+            bytes += size;
+            keys.insert(e.entry.key.as_bytes().to_vec());
+            ops.push(BatchOp::Put {
+                key: e.entry.key,
+                value: e.entry.value,
+                condition: Condition::None,
+            });
+        }
+        if !ops.is_empty() {
+            out.push((partition, ops));
+        }
+    }
+    out
+}
+
+/// Copies `source` into `target` from the checkpoint on; returns the final checkpoint.
+/// `progress` is called after every page.
+pub async fn copy(
+    source: Arc<dyn KvStore>,
+    target: Arc<dyn KvStore>,
+    options: &CopyOptions,
+    mut progress: impl FnMut(&Checkpoint),
+) -> Result<Checkpoint> {
+    let mut checkpoint = Checkpoint::load(&options.checkpoint)?;
+    while !checkpoint.done {
+        let page = source
+            .export_page(checkpoint.page_token.as_deref(), options.page_size)
+            .await?;
+        let bytes: u64 = page
+            .entries
+            .iter()
+            .map(|e| {
+                (e.partition.as_bytes().len() + e.entry.key.as_bytes().len() + e.entry.value.len())
+                    as u64
+            })
+            .sum();
+        let entries = page.entries.len() as u64;
+        futures::stream::iter(batches(page.entries))
+            .map(|(partition, ops)| {
+                let target = Arc::clone(&target);
+                async move {
+                    target
+                        .batch(&partition, &Batch::new(ops)?)
+                        .await
+                        .map(|_| ())
+                }
+            })
+            .buffer_unordered(options.concurrency.max(1))
+            .try_collect::<Vec<()>>()
+            .await?;
+        checkpoint.entries += entries;
+        checkpoint.bytes += bytes;
+        checkpoint.done = page.next_page_token.is_none();
+        checkpoint.page_token = page.next_page_token;
+        checkpoint.save(&options.checkpoint)?;
+        progress(&checkpoint);
+    }
+    Ok(checkpoint)
+}
+
+/// Per partition: the number of entries and their digest.
+pub type Census = BTreeMap<Vec<u8>, (u64, SetDigest)>;
+
+/// Reads a whole store into a [`Census`].
+pub async fn census(store: Arc<dyn KvStore>) -> Result<Census> {
+    let mut census = Census::new();
+    let mut entries = store.export();
+    while let Some(e) = entries.try_next().await? {
+        let slot = census.entry(e.partition.as_bytes().to_vec()).or_default();
+        slot.0 += 1;
+        slot.1.add(
+            e.partition.as_bytes(),
+            e.entry.key.as_bytes(),
+            e.entry.value.as_bytes(),
+        );
+    }
+    Ok(census)
+}
+
+/// A line of the verification table.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Compared {
+    /// The partition.
+    pub partition: Vec<u8>,
+    /// Entries in the source.
+    pub source: u64,
+    /// Entries in the target.
+    pub target: u64,
+    /// Same entries on both sides.
+    pub same: bool,
+}
+
+/// Compares two censuses partition by partition (every partition of either side).
+pub fn compare(source: &Census, target: &Census) -> Vec<Compared> {
+    let empty = (0, SetDigest::default());
+    let partitions: std::collections::BTreeSet<&Vec<u8>> =
+        source.keys().chain(target.keys()).collect();
+    partitions
+        .into_iter()
+        .map(|p| {
+            let s = source.get(p).unwrap_or(&empty);
+            let t = target.get(p).unwrap_or(&empty);
+            Compared {
+                partition: p.clone(),
+                source: s.0,
+                target: t.0,
+                same: s == t,
+            }
+        })
+        .collect()
+}
+
+/// Logs progress at most every `every`, with the rate since the start.
+#[derive(Debug)]
+pub struct Progress {
+    started: Instant,
+    last: Instant,
+    every: Duration,
+    from: u64,
+}
+
+impl Progress {
+    /// Starts counting from `from` entries (a resumed copy).
+    pub fn new(every: Duration, from: u64) -> Self {
+        let now = Instant::now();
+        Self {
+            started: now,
+            last: now,
+            every,
+            from,
+        }
+    }
+
+    /// A progress line, when one is due (or `force`).
+    pub fn line(&mut self, checkpoint: &Checkpoint, force: bool) -> Option<String> {
+        let now = Instant::now();
+        if !force && now.duration_since(self.last) < self.every {
+            return None;
+        }
+        self.last = now;
+        let secs = now.duration_since(self.started).as_secs_f64().max(1e-3);
+        let rate = (checkpoint.entries - self.from) as f64 / secs;
+        Some(format!(
+            "copied {} entries ({} bytes), {:.0} entries/s",
+            checkpoint.entries, checkpoint.bytes, rate
+        ))
+    }
+}
