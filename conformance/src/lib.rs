@@ -107,6 +107,14 @@ impl TestContext {
         self.run.as_bytes()
     }
 
+    /// The partitions this run has created so far.
+    pub fn partitions(&self) -> Vec<Partition> {
+        self.partitions
+            .lock()
+            .unwrap_or_else(|e| e.into_inner())
+            .clone()
+    }
+
     /// A second store on the same database, opened independently of [`Self::store`].
     pub async fn open_another(&self) -> Arc<dyn KvStore> {
         self.fixture
@@ -161,6 +169,37 @@ where
         ctx.cleanup().await;
     }
 }
+
+/// A behaviour by name, to run outside `#[test]` (`metakv check`).
+#[derive(Clone, Copy)]
+pub struct Behaviour {
+    /// Its name, a sentence in snake case.
+    pub name: &'static str,
+    /// Runs it; a failed expectation panics.
+    pub run: fn(Arc<TestContext>) -> futures::future::LocalBoxFuture<'static, ()>,
+}
+
+impl std::fmt::Debug for Behaviour {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name)
+    }
+}
+
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __behaviour_list {
+    (; $($name:ident),* $(,)?) => {
+        /// Every behaviour of the suite, in its order.
+        pub fn all_behaviours() -> Vec<Behaviour> {
+            vec![$(Behaviour {
+                name: stringify!($name),
+                run: |ctx| Box::pin(async move { behaviours::$name(&ctx).await }),
+            }),*]
+        }
+    };
+}
+
+for_each_behaviour!({ __behaviour_list }());
 
 /// Calls the macro named in braces with the given arguments, then `;` and the name of every
 /// behaviour: the one list the suite is made from.

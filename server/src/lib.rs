@@ -26,6 +26,7 @@
 #![warn(missing_docs)]
 
 pub mod api;
+pub mod check;
 mod client;
 pub mod config;
 pub mod copy;

@@ -108,6 +108,16 @@ enum Command {
         #[arg(long, value_enum)]
         strategy: metakv::dump::Strategy,
     },
+    /// Run the conformance behaviours against the configured, live backend, inside scratch
+    /// partitions that are removed afterwards; exit 1 when a behaviour fails.
+    Check {
+        /// Also write the report as JSON to this file.
+        #[arg(long)]
+        json: Option<PathBuf>,
+        /// Only this behaviour (repeatable).
+        #[arg(long)]
+        only: Vec<String>,
+    },
     /// Copy every entry of one backend into another (each named by its own configuration
     /// file, read without environment overrides), resumable from a checkpoint.
     Copy {
@@ -268,6 +278,63 @@ async fn serve(mut config: Config, listen: Option<std::net::SocketAddr>) -> kv_c
     store.close().await?;
     tracing::info!("stopped");
     served
+}
+
+async fn check(
+    config: &Config,
+    json: Option<&std::path::Path>,
+    only: &[String],
+) -> Result<(), ExitCode> {
+    println!(
+        "metakv check on {}: every behaviour works in scratch partitions kvt-<random>-, removed after it; no other partition is read or written",
+        config.database.kind.as_str()
+    );
+    let report = metakv::check::check(config, only, |o| {
+        let first = o
+            .message
+            .as_deref()
+            .and_then(|m| m.lines().next())
+            .unwrap_or("");
+        let result = match o.result {
+            "pass" => "pass",
+            "fail" => "FAIL",
+            _ => "left out",
+        };
+        println!("  {result:<8} {:>7} ms  {}", o.ms, o.name);
+        if !first.is_empty() {
+            println!("           {first}");
+        }
+    })
+    .await;
+    let left_out = report
+        .behaviours
+        .iter()
+        .filter(|o| o.result == "left_out")
+        .count();
+    println!(
+        "check: {} passed, {} failed, {left_out} left out{}",
+        report.passed,
+        report.failed,
+        if report.interrupted {
+            "; interrupted (scratch partitions removed)"
+        } else {
+            ""
+        }
+    );
+    if let Some(path) = json {
+        let text = serde_json::to_string_pretty(&report).expect("the report serializes");
+        std::fs::write(path, text + "\n").map_err(|e| {
+            eprintln!("error: writing {}: {e}", path.display());
+            ExitCode::from(1)
+        })?;
+    }
+    if report.interrupted {
+        Err(ExitCode::from(130))
+    } else if report.failed > 0 {
+        Err(ExitCode::from(1))
+    } else {
+        Ok(())
+    }
 }
 
 /// A configuration file for `copy`: the file only, no environment overrides (one environment
@@ -540,6 +607,9 @@ async fn run(cli: Cli) -> Result<(), ExitCode> {
     if let Command::Serve { listen } = cli.command {
         return serve(config, listen).await.map_err(|e| exit_for(&e));
     }
+    if let Command::Check { json, only } = &cli.command {
+        return check(&config, json.as_deref(), only).await;
+    }
     if let Command::Copy {
         from,
         to,
@@ -686,6 +756,7 @@ async fn operate(store: &Arc<dyn KvStore>, command: Command) -> Result<(), ExitC
         | Command::Provision
         | Command::Layout
         | Command::Copy { .. }
+        | Command::Check { .. }
         | Command::Dump { .. }
         | Command::Load { .. } => {
             unreachable!("handled before opening the store")
