@@ -53,8 +53,15 @@ impl Checkpoint {
         }
     }
 
-    /// Writes it atomically: a temporary file beside `path`, synced, then renamed.
+    /// Writes it atomically: a temporary file beside `path`, synced, then renamed. `path`
+    /// must be a regular file (or not exist yet): a rename would replace a device or a pipe.
     pub fn save(&self, path: &Path) -> Result<()> {
+        if std::fs::metadata(path).is_ok_and(|m| !m.is_file()) {
+            return Err(Error::config(
+                "--checkpoint",
+                format!("{} is not a regular file", path.display()),
+            ));
+        }
         let partial = PathBuf::from(format!("{}.partial", path.display()));
         let io = |e: std::io::Error| Error::backend(format!("copy: writing {}", path.display()), e);
         let bytes = serde_json::to_vec(self).map_err(|e| Error::backend("copy: checkpoint", e))?;

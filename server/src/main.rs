@@ -495,8 +495,20 @@ async fn dump(
         ExitCode::from(1)
     };
     let store = Arc::clone(store);
+    // A device or a pipe (e.g. /dev/null) is written in place: a rename would replace it.
+    let special = output
+        .as_deref()
+        .is_some_and(|p| std::fs::metadata(p).is_ok_and(|m| !m.is_file()));
     let summary = if is_std(&output) {
         let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+        metakv::dump::dump(store, &partitions, source, &mut out).await
+    } else if special {
+        let path = output.expect("not standard output");
+        let file = std::fs::OpenOptions::new()
+            .write(true)
+            .open(&path)
+            .map_err(io_fail)?;
+        let mut out = std::io::BufWriter::new(file);
         metakv::dump::dump(store, &partitions, source, &mut out).await
     } else {
         let path = output.expect("not standard output");

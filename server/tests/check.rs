@@ -44,9 +44,7 @@ fn local(dir: &Path) -> Vec<(&'static str, String)> {
 
 /// The last line of `metakv dump` (the summary with the count and digest).
 fn dump_summary(env: &[(&str, String)]) -> String {
-    let out = metakv(env, &["dump", "--output", "/dev/null"])
-        .output()
-        .unwrap();
+    let out = metakv(env, &["dump"]).output().unwrap();
     assert!(out.status.success(), "{}", text(&out));
     String::from_utf8_lossy(&out.stderr)
         .lines()

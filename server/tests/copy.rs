@@ -242,3 +242,17 @@ fn the_same_store_on_both_sides_is_refused() {
     assert_eq!(out.status.code(), Some(1));
     assert!(text(&out).contains("the same store"), "{}", text(&out));
 }
+
+#[test]
+fn a_checkpoint_that_is_not_a_regular_file_is_refused_not_replaced() {
+    let tmp = tempfile::tempdir().unwrap();
+    let a = write(tmp.path(), "a.toml", &local_toml(&tmp.path().join("a")));
+    let b = write(tmp.path(), "b.toml", &local_toml(&tmp.path().join("b")));
+    let out = copy(&a, &b, Path::new("/dev/null"), &[]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1), "{}", text(&out));
+    assert!(text(&out).contains("not a regular file"), "{}", text(&out));
+    assert!(
+        !std::fs::metadata("/dev/null").unwrap().is_file(),
+        "/dev/null is still a device"
+    );
+}

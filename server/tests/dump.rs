@@ -200,6 +200,17 @@ async fn dump_and_load_round_trip_binary_data_byte_for_byte_plain_and_zstd() {
             "{name}: byte-identical"
         );
     }
+    // A device is written in place, never replaced by a rename.
+    let to_device = metakv(
+        &local(&dirs.path("source")),
+        &["dump", "--output", "/dev/null"],
+        None,
+    );
+    assert!(to_device.status.success(), "{}", stderr(&to_device));
+    assert!(
+        !std::fs::metadata("/dev/null").unwrap().is_file(),
+        "/dev/null is still a device"
+    );
     let plain = std::fs::metadata(dirs.path("dump.jsonl")).unwrap().len();
     let compressed = std::fs::metadata(dirs.path("dump.jsonl.zst"))
         .unwrap()
