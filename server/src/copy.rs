@@ -38,6 +38,7 @@ pub struct Checkpoint {
 impl Checkpoint {
     /// Reads `path`, or a fresh checkpoint when it does not exist.
     pub fn load(path: &Path) -> Result<Self> {
+        regular_file(path)?;
         match std::fs::read(path) {
             Ok(bytes) => serde_json::from_slice(&bytes).map_err(|e| {
                 Error::config(
@@ -56,12 +57,7 @@ impl Checkpoint {
     /// Writes it atomically: a temporary file beside `path`, synced, then renamed. `path`
     /// must be a regular file (or not exist yet): a rename would replace a device or a pipe.
     pub fn save(&self, path: &Path) -> Result<()> {
-        if std::fs::metadata(path).is_ok_and(|m| !m.is_file()) {
-            return Err(Error::config(
-                "--checkpoint",
-                format!("{} is not a regular file", path.display()),
-            ));
-        }
+        regular_file(path)?;
         let partial = PathBuf::from(format!("{}.partial", path.display()));
         let io = |e: std::io::Error| Error::backend(format!("copy: writing {}", path.display()), e);
         let bytes = serde_json::to_vec(self).map_err(|e| Error::backend("copy: checkpoint", e))?;
@@ -72,6 +68,18 @@ impl Checkpoint {
         }
         std::fs::rename(&partial, path).map_err(io)
     }
+}
+
+/// Refuses a checkpoint path that exists and is not a regular file (a device, a pipe, a
+/// directory): saving renames onto it, which would replace it.
+fn regular_file(path: &Path) -> Result<()> {
+    if std::fs::metadata(path).is_ok_and(|m| !m.is_file()) {
+        return Err(Error::config(
+            "--checkpoint",
+            format!("{} is not a regular file", path.display()),
+        ));
+    }
+    Ok(())
 }
 
 /// How a copy runs.
