@@ -10,17 +10,16 @@
 //! `--verify` reads both stores whole afterwards and compares, per partition, the number of
 //! entries and the order-independent digest of the dump format ([`SetDigest`]).
 
-use std::collections::{BTreeMap, HashSet};
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use futures::{StreamExt, TryStreamExt};
-use kv_core::limits::{MAX_BATCH_BYTES, MAX_BATCH_OPS};
 use kv_core::{Batch, BatchOp, Condition, Error, ExportEntry, KvStore, KvStoreExt, Result};
 use serde::{Deserialize, Serialize};
 
-use crate::dump::SetDigest;
+use crate::dump::{Batcher, SetDigest};
 
 /// Where a copy stands: the source export's position after the last page fully written.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -94,41 +93,22 @@ pub struct CopyOptions {
 }
 
 /// Splits a page into batches of one partition within the batch limits.
-fn batches(entries: Vec<ExportEntry>) -> Vec<(kv_core::Partition, Vec<BatchOp>)> {
-    let mut out: Vec<(kv_core::Partition, Vec<BatchOp>)> = Vec::new();
-    let mut by_partition: BTreeMap<Vec<u8>, Vec<ExportEntry>> = BTreeMap::new();
+fn batches(mut entries: Vec<ExportEntry>) -> Vec<(kv_core::Partition, Vec<BatchOp>)> {
+    // Drivers export in their own order: one run per partition gives the fewest batches.
+    entries.sort_by(|a, b| a.partition.as_bytes().cmp(b.partition.as_bytes()));
+    let mut batcher = Batcher::new();
+    let mut out = Vec::new();
     for e in entries {
-        by_partition
-            .entry(e.partition.as_bytes().to_vec())
-            .or_default()
-            .push(e);
+        let size = e.entry.key.as_bytes().len() + e.entry.value.len();
+        let key = e.entry.key.as_bytes().to_vec();
+        let op = BatchOp::Put {
+            key: e.entry.key,
+            value: e.entry.value,
+            condition: Condition::None,
+        };
+        out.extend(batcher.push(&e.partition, &key, size, op));
     }
-    for (_, entries) in by_partition {
-        let partition = entries[0].partition.clone();
-        let (mut ops, mut bytes, mut keys) = (Vec::new(), 0usize, HashSet::new());
-        for e in entries {
-            let size = e.entry.key.as_bytes().len() + e.entry.value.len();
-            if !ops.is_empty()
-                && (ops.len() == MAX_BATCH_OPS
-                    || bytes + size > MAX_BATCH_BYTES
-                    || keys.contains(e.entry.key.as_bytes()))
-            {
-                out.push((partition.clone(), std::mem::take(&mut ops)));
-                bytes = 0;
-                keys.clear();
-            }
-            bytes += size;
-            keys.insert(e.entry.key.as_bytes().to_vec());
-            ops.push(BatchOp::Put {
-                key: e.entry.key,
-                value: e.entry.value,
-                condition: Condition::None,
-            });
-        }
-        if !ops.is_empty() {
-            out.push((partition, ops));
-        }
-    }
+    out.extend(batcher.take());
     out
 }
 

@@ -171,6 +171,58 @@ pub async fn dump(
     Ok(summary)
 }
 
+/// Groups writes into batches of one partition within the batch limits (at most
+/// `MAX_BATCH_OPS` operations and `MAX_BATCH_BYTES` of keys and values, each key once): the one
+/// rule `load` and `copy` both split their writes by. A new partition starts a new batch.
+pub(crate) struct Batcher<T> {
+    partition: Option<Partition>,
+    items: Vec<T>,
+    keys: HashSet<Vec<u8>>,
+    bytes: usize,
+}
+
+impl<T> Batcher<T> {
+    pub(crate) fn new() -> Self {
+        Self {
+            partition: None,
+            items: Vec::new(),
+            keys: HashSet::new(),
+            bytes: 0,
+        }
+    }
+
+    /// Adds `item`, a write of `key` carrying `size` bytes of key and value in `partition`;
+    /// returns the batch it closed, if it closed one.
+    pub(crate) fn push(
+        &mut self,
+        partition: &Partition,
+        key: &[u8],
+        size: usize,
+        item: T,
+    ) -> Option<(Partition, Vec<T>)> {
+        let full = self.items.len() == MAX_BATCH_OPS
+            || self.bytes + size > MAX_BATCH_BYTES
+            || self.partition.as_ref() != Some(partition)
+            || self.keys.contains(key);
+        let closed = if full { self.take() } else { None };
+        if self.partition.is_none() {
+            self.partition = Some(partition.clone());
+        }
+        self.keys.insert(key.to_vec());
+        self.bytes += size;
+        self.items.push(item);
+        closed
+    }
+
+    /// The batch under way, if it holds anything.
+    pub(crate) fn take(&mut self) -> Option<(Partition, Vec<T>)> {
+        let partition = self.partition.take()?;
+        self.keys.clear();
+        self.bytes = 0;
+        Some((partition, std::mem::take(&mut self.items)))
+    }
+}
+
 /// What `load` does with an entry whose key exists in the target.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum Strategy {
@@ -293,38 +345,19 @@ pub async fn load(
     // The file is read on a blocking thread and handed over one batch at a time.
     let (tx, mut rx) = tokio::sync::mpsc::channel::<(Partition, Vec<(u64, Key, Value)>)>(2);
     let reader = tokio::task::spawn_blocking(move || {
-        let mut current: Option<Partition> = None;
-        let mut ops: Vec<(u64, Key, Value)> = Vec::new();
-        let mut keys = HashSet::new();
-        let mut bytes = 0usize;
+        let mut batcher = Batcher::new();
         let summary = read_dump(input, |line, p, k, v| {
             let (p, k, v) = entry_types(line, p, k, v)?;
-            let size = k.as_bytes().len() + v.len();
-            let full = ops.len() == MAX_BATCH_OPS
-                || bytes + size > MAX_BATCH_BYTES
-                || current.as_ref() != Some(&p)
-                || keys.contains(k.as_bytes());
-            if full && !ops.is_empty() {
-                let partition = current.take().expect("a batch has a partition");
-                if tx
-                    .blocking_send((partition, std::mem::take(&mut ops)))
-                    .is_err()
-                {
-                    return Err(Error::Closed);
-                }
-                keys.clear();
-                bytes = 0;
+            let (key, size) = (k.as_bytes().to_vec(), k.as_bytes().len() + v.len());
+            if let Some(batch) = batcher.push(&p, &key, size, (line, k, v))
+                && tx.blocking_send(batch).is_err()
+            {
+                return Err(Error::Closed);
             }
-            current = Some(p);
-            keys.insert(k.as_bytes().to_vec());
-            bytes += size;
-            ops.push((line, k, v));
             Ok(())
         })?;
-        if let Some(partition) = current
-            && !ops.is_empty()
-        {
-            let _ = tx.blocking_send((partition, ops));
+        if let Some(batch) = batcher.take() {
+            let _ = tx.blocking_send(batch);
         }
         Ok::<_, Error>(summary)
     });
@@ -399,4 +432,43 @@ async fn write_batch(
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn batches_close_at_each_limit_and_at_a_new_partition_or_a_repeated_key() {
+        let (a, b) = (
+            Partition::try_from("a").unwrap(),
+            Partition::try_from("b").unwrap(),
+        );
+        let mut batcher = Batcher::new();
+        let mut closed = Vec::new();
+        for i in 0..250u32 {
+            closed.extend(batcher.push(&a, &i.to_be_bytes(), 10, i));
+        }
+        // A new partition, then a key repeated inside one batch, then the byte limit.
+        closed.extend(batcher.push(&b, b"k", 10, 1000));
+        closed.extend(batcher.push(&b, b"k", 10, 1001));
+        closed.extend(batcher.push(&b, b"big", MAX_BATCH_BYTES - 5, 1002));
+        closed.extend(batcher.take());
+        let sizes: Vec<_> = closed
+            .iter()
+            .map(|(p, items)| (p.clone(), items.len()))
+            .collect();
+        assert_eq!(
+            sizes,
+            [
+                (a.clone(), 100),
+                (a.clone(), 100),
+                (a, 50),
+                (b.clone(), 1),
+                (b.clone(), 1),
+                (b, 1)
+            ]
+        );
+        assert!(batcher.take().is_none());
+    }
 }

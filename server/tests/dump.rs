@@ -38,6 +38,21 @@ fn metakv(env: &[(&str, String)], args: &[&str], stdin: Option<&Path>) -> Output
     command.output().unwrap()
 }
 
+/// `metakv load --input FILE --strategy STRATEGY` into the local store at `target`.
+fn load(target: &Path, file: &Path, strategy: &str) -> Output {
+    metakv(
+        &local(target),
+        &[
+            "load",
+            "--input",
+            file.to_str().unwrap(),
+            "--strategy",
+            strategy,
+        ],
+        None,
+    )
+}
+
 fn stderr(out: &Output) -> String {
     String::from_utf8_lossy(&out.stderr).into_owned()
 }
@@ -176,17 +191,7 @@ async fn dump_and_load_round_trip_binary_data_byte_for_byte_plain_and_zstd() {
         assert!(dumped.status.success(), "{}", stderr(&dumped));
         assert!(!dirs.path(&format!("{name}.partial")).exists());
         let target = dirs.path(&format!("target-{name}"));
-        let loaded = metakv(
-            &local(&target),
-            &[
-                "load",
-                "--input",
-                file.to_str().unwrap(),
-                "--strategy",
-                "fail-if-exists",
-            ],
-            None,
-        );
+        let loaded = load(&target, &file, "fail-if-exists");
         assert!(loaded.status.success(), "{}", stderr(&loaded));
         assert_eq!(digest(&loaded), digest(&dumped));
         assert!(
@@ -252,17 +257,7 @@ async fn a_damaged_dump_is_refused_before_anything_is_written() {
         let path = dirs.path(name);
         std::fs::write(&path, body).unwrap();
         let target = dirs.path(&format!("target-{name}"));
-        let out = metakv(
-            &local(&target),
-            &[
-                "load",
-                "--input",
-                path.to_str().unwrap(),
-                "--strategy",
-                "overwrite",
-            ],
-            None,
-        );
+        let out = load(&target, &path, "overwrite");
         assert_eq!(out.status.code(), Some(1), "{}", stderr(&out));
         assert!(stderr(&out).contains(expected), "{}", stderr(&out));
         assert!(
@@ -322,17 +317,7 @@ async fn every_strategy_does_what_its_name_says() {
 
     let target = dirs.path("fail");
     fill(&target, std::slice::from_ref(&existing)).await;
-    let out = metakv(
-        &local(&target),
-        &[
-            "load",
-            "--input",
-            file.to_str().unwrap(),
-            "--strategy",
-            "fail-if-exists",
-        ],
-        None,
-    );
+    let out = load(&target, &file, "fail-if-exists");
     assert_eq!(
         out.status.code(),
         Some(3),
@@ -348,17 +333,7 @@ async fn every_strategy_does_what_its_name_says() {
 
     let target = dirs.path("skip");
     fill(&target, std::slice::from_ref(&existing)).await;
-    let out = metakv(
-        &local(&target),
-        &[
-            "load",
-            "--input",
-            file.to_str().unwrap(),
-            "--strategy",
-            "skip-existing",
-        ],
-        None,
-    );
+    let out = load(&target, &file, "skip-existing");
     assert!(out.status.success(), "{}", stderr(&out));
     assert!(
         stderr(&out).contains("2 written, 1 skipped"),
@@ -375,17 +350,7 @@ async fn every_strategy_does_what_its_name_says() {
 
     let target = dirs.path("overwrite");
     fill(&target, std::slice::from_ref(&existing)).await;
-    let out = metakv(
-        &local(&target),
-        &[
-            "load",
-            "--input",
-            file.to_str().unwrap(),
-            "--strategy",
-            "overwrite",
-        ],
-        None,
-    );
+    let out = load(&target, &file, "overwrite");
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(
         contents(&target).await,
