@@ -53,6 +53,46 @@ pub struct TestContext {
     store: Arc<dyn KvStore>,
     run: String,
     partitions: Mutex<Vec<Partition>>,
+    load: Load,
+}
+
+/// How hard the concurrency behaviours push: the suite's defaults in tests, or what
+/// `metakv check --concurrency --operations` asks of a live backend.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Load {
+    /// Most tasks a behaviour runs at once (at least 2): the contenders for one key in
+    /// `concurrent_absent_creates_have_exactly_one_winner`, twice the incrementers of
+    /// `concurrent_version_increments_lose_no_update`. Default 16.
+    pub concurrency: usize,
+    /// Successful conditional increments in `concurrent_version_increments_lose_no_update`,
+    /// shared among its tasks (each retries on `ConditionFailed`). Default 160.
+    pub operations: usize,
+}
+
+impl Default for Load {
+    fn default() -> Self {
+        Self {
+            concurrency: 16,
+            operations: 160,
+        }
+    }
+}
+
+impl Load {
+    /// Concurrent incrementers (half the concurrency, at least 2).
+    pub fn incrementers(&self) -> usize {
+        (self.concurrency / 2).max(2)
+    }
+
+    /// Increments per incrementer (at least 1).
+    pub fn increments_each(&self) -> usize {
+        (self.operations / self.incrementers()).max(1)
+    }
+
+    /// Contenders for one key (at least 2).
+    pub fn contenders(&self) -> usize {
+        self.concurrency.max(2)
+    }
 }
 
 impl std::fmt::Debug for TestContext {
@@ -81,7 +121,19 @@ impl TestContext {
             store,
             run,
             partitions: Mutex::new(Vec::new()),
+            load: Load::default(),
         })
+    }
+
+    /// The same context with another load for the concurrency behaviours.
+    pub fn with_load(mut self, load: Load) -> Self {
+        self.load = load;
+        self
+    }
+
+    /// The load of the concurrency behaviours.
+    pub fn load(&self) -> Load {
+        self.load
     }
 
     /// The store under test.

@@ -64,6 +64,7 @@
 
 mod batch;
 mod error;
+mod finding;
 mod instrument;
 mod lifecycle;
 pub mod limits;
@@ -76,6 +77,7 @@ mod types;
 
 pub use batch::{Batch, BatchOp};
 pub use error::{BoxError, Error, ErrorKind, Result};
+pub use finding::{Finding, Level};
 pub use instrument::Instrumented;
 pub use lifecycle::Lifecycle;
 pub use memory::InMemoryStore;

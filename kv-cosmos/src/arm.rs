@@ -213,15 +213,9 @@ pub(crate) fn paths(arm: &ArmConfig, config: &CosmosConfig) -> (String, String) 
     (database, container)
 }
 
-/// Creates the database and container where missing and checks an existing container;
-/// returns whether it created anything.
-pub(crate) async fn provision(
-    config: &CosmosConfig,
-    arm: &ArmConfig,
-    credential: &Arc<dyn TokenCredential>,
-) -> Result<bool> {
+fn arm_client<'a>(arm: &ArmConfig, credential: &'a Arc<dyn TokenCredential>) -> Result<Arm<'a>> {
     let base = arm.endpoint.trim_end_matches('/').to_string();
-    let client = Arm {
+    Ok(Arm {
         http: reqwest::Client::builder()
             .timeout(Duration::from_secs(60))
             .build()
@@ -229,7 +223,57 @@ pub(crate) async fn provision(
         scope: format!("{base}/.default"),
         base,
         credential,
-    };
+    })
+}
+
+/// Fails with `Config` unless the container (an ARM resource) is partitioned on `/p`.
+fn check_partition_key(config: &CosmosConfig, existing: &Json) -> Result<()> {
+    let paths = &existing["properties"]["resource"]["partitionKey"]["paths"];
+    if *paths != json!([PARTITION_KEY_PATH]) {
+        return Err(Error::config(
+            "database.cosmosdb.container",
+            format!(
+                "container {}/{} is partitioned on {paths}; metakv needs [\"{PARTITION_KEY_PATH}\"] (use another container name)",
+                config.database, config.container
+            ),
+        ));
+    }
+    Ok(())
+}
+
+/// What [`provision`] would do, with `GET`s only.
+pub(crate) async fn plan(
+    config: &CosmosConfig,
+    arm: &ArmConfig,
+    credential: &Arc<dyn TokenCredential>,
+) -> Result<Vec<String>> {
+    let client = arm_client(arm, credential)?;
+    let (database_path, container_path) = paths(arm, config);
+    let mut steps = Vec::new();
+    if client.get(&database_path).await?.is_none() {
+        steps.push(format!(
+            "create database {} (PUT {database_path})",
+            config.database
+        ));
+    }
+    match client.get(&container_path).await? {
+        Some(existing) => check_partition_key(config, &existing)?,
+        None => steps.push(format!(
+            "{} (PUT {container_path})",
+            crate::container::describe(config)
+        )),
+    }
+    Ok(steps)
+}
+
+/// Creates the database and container where missing and checks an existing container;
+/// returns whether it created anything.
+pub(crate) async fn provision(
+    config: &CosmosConfig,
+    arm: &ArmConfig,
+    credential: &Arc<dyn TokenCredential>,
+) -> Result<bool> {
+    let client = arm_client(arm, credential)?;
     let (database_path, container_path) = paths(arm, config);
     let mut created = false;
     if client.get(&database_path).await?.is_none() {
@@ -241,18 +285,7 @@ pub(crate) async fn provision(
         created = true;
     }
     match client.get(&container_path).await? {
-        Some(existing) => {
-            let paths = &existing["properties"]["resource"]["partitionKey"]["paths"];
-            if *paths != json!([PARTITION_KEY_PATH]) {
-                return Err(Error::config(
-                    "database.cosmosdb.container",
-                    format!(
-                        "container {}/{} is partitioned on {paths}; metakv needs [\"{PARTITION_KEY_PATH}\"] (use another container name)",
-                        config.database, config.container
-                    ),
-                ));
-            }
-        }
+        Some(existing) => check_partition_key(config, &existing)?,
         None => {
             let layout = container_layout();
             let body = json!({

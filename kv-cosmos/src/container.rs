@@ -94,6 +94,39 @@ pub fn container_layout() -> serde_json::Value {
     })
 }
 
+/// Whether the database exists.
+pub(crate) async fn database_exists(client: &CosmosClient, config: &CosmosConfig) -> Result<bool> {
+    match client
+        .database_client(config.database.as_str())
+        .read(None)
+        .await
+    {
+        Ok(_) => Ok(true),
+        Err(e) => match classify_error(e, "reading the database", false) {
+            Outcome::Absent => Ok(false),
+            Outcome::Error(e) if e.kind() == kv_core::ErrorKind::NotProvisioned => Ok(false),
+            Outcome::Error(e) => Err(e),
+            Outcome::ConditionFailed => Err(Error::Backend {
+                message: "cosmos db: unexpected conflict reading the database".into(),
+                source: None,
+            }),
+        },
+    }
+}
+
+/// The container that provisioning creates, in a sentence (`metakv provision --dry-run`).
+pub(crate) fn describe(config: &CosmosConfig) -> String {
+    let throughput = match config.throughput {
+        Throughput::None => "no dedicated throughput (the database's, or serverless)".to_string(),
+        Throughput::Manual { ru } => format!("{ru} RU/s manual throughput"),
+        Throughput::Autoscale { max_ru } => format!("autoscale throughput up to {max_ru} RU/s"),
+    };
+    format!(
+        "create container {}/{}: partition key {PARTITION_KEY_PATH}, indexing /k/? only, {throughput}",
+        config.database, config.container
+    )
+}
+
 /// Creates the database and the container where missing; existing ones are kept (and the
 /// container checked).
 pub(crate) async fn create(

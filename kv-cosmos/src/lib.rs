@@ -62,6 +62,7 @@ mod config;
 mod container;
 mod encoding;
 mod error;
+mod inspect;
 mod store;
 
 pub use config::{ArmConfig, CosmosConfig, CredentialKind, Throughput};

@@ -180,6 +180,51 @@ impl CosmosStore {
         }
     }
 
+    /// What [`Self::provision`] would do, changing nothing: a line per step (none when the
+    /// database and container exist and the container is partitioned on `/p`). Reads only:
+    /// through Azure Resource Manager with `arm` set, the data plane otherwise.
+    pub async fn plan(config: &CosmosConfig) -> Result<Vec<String>> {
+        config.validate()?;
+        let credential = Credential::from_config(config)?;
+        if let (Some(arm), Credential::Token(token)) = (&config.arm, &credential) {
+            return crate::arm::plan(config, arm, token).await;
+        }
+        let client = client::sdk_client(config, &credential).await?;
+        if let Some(container) = container::open(&client, config).await? {
+            container::check(&container, config).await?;
+            return Ok(Vec::new());
+        }
+        let mut steps = Vec::new();
+        if !container::database_exists(&client, config).await? {
+            steps.push(format!("create database {}", config.database));
+        }
+        steps.push(container::describe(config));
+        Ok(steps)
+    }
+
+    /// The account's settings that bear on the contract: its default consistency and regions
+    /// (multi-region writes), the emulator flag, and whether the container is provisioned.
+    pub async fn inspect(config: &CosmosConfig) -> Result<Vec<kv_core::Finding>> {
+        config.validate()?;
+        let credential = Credential::from_config(config)?;
+        let account = client::account_consistency(config, &credential).await?;
+        let client = client::sdk_client(config, &credential).await?;
+        let container = match container::open(&client, config).await {
+            Ok(Some(c)) => container::check(&c, config)
+                .await
+                .map_err(|e| e.to_string()),
+            Ok(None) => Err(container::missing(config).to_string()),
+            Err(e) => Err(e.to_string()),
+        };
+        Ok(crate::inspect::findings(&crate::inspect::Facts {
+            account,
+            accept_weak_consistency: config.accept_weak_consistency,
+            preferred_regions: config.preferred_regions.len(),
+            emulator: config.emulator,
+            container,
+        }))
+    }
+
     fn container(&self) -> Result<&ContainerClient> {
         self.inner.lifecycle.check()?;
         Ok(&self.inner.container)

@@ -48,6 +48,7 @@ mod client;
 mod config;
 mod error;
 mod export;
+mod inspect;
 mod store;
 mod table;
 

@@ -206,6 +206,88 @@ impl DynamoStore {
         }
     }
 
+    /// What [`Self::provision`] would do, changing nothing: a line per step (none when the
+    /// table exists with the right key schema). Needs only `DescribeTable`.
+    pub async fn plan(config: &DynamoConfig) -> Result<Vec<String>> {
+        config.validate()?;
+        let client = client::sdk_client(config).await;
+        match table::describe(&client, &config.table).await? {
+            Some(desc) => table::check_schema(&config.table, &desc).map(|()| Vec::new()),
+            None => Ok(vec![format!(
+                "create table {}: hash key p (binary), range key k (binary), on-demand billing; wait until it is active",
+                config.table
+            )]),
+        }
+    }
+
+    /// The table's settings that bear on the data: status, billing and capacity against the
+    /// account's per-table limit, point-in-time recovery, deletion protection. Needs
+    /// `DescribeTable`, `DescribeContinuousBackups` and `DescribeLimits`; what it may not read
+    /// is reported as unknown.
+    pub async fn inspect(config: &DynamoConfig) -> Result<Vec<kv_core::Finding>> {
+        use aws_sdk_dynamodb::error::ProvideErrorMetadata;
+        use aws_sdk_dynamodb::types::{BillingMode, PointInTimeRecoveryStatus};
+        config.validate()?;
+        let client = client::sdk_client(config).await;
+        let Some(desc) = table::describe(&client, &config.table).await? else {
+            return Ok(vec![kv_core::Finding::risk(
+                "table",
+                format!("{} does not exist; run `metakv provision`", config.table),
+            )]);
+        };
+        let why = |e: &dyn ProvideErrorMetadata| {
+            e.code().or(e.message()).unwrap_or("no answer").to_string()
+        };
+        let on_demand = desc
+            .billing_mode_summary()
+            .and_then(|b| b.billing_mode())
+            .is_some_and(|m| *m == BillingMode::PayPerRequest);
+        let throughput = desc.provisioned_throughput();
+        let billing = if on_demand {
+            crate::inspect::Billing::OnDemand
+        } else {
+            crate::inspect::Billing::Provisioned {
+                read: throughput
+                    .and_then(|t| t.read_capacity_units())
+                    .unwrap_or(0),
+                write: throughput
+                    .and_then(|t| t.write_capacity_units())
+                    .unwrap_or(0),
+            }
+        };
+        let point_in_time_recovery = match client
+            .describe_continuous_backups()
+            .table_name(&config.table)
+            .send()
+            .await
+        {
+            Ok(out) => Ok(out
+                .continuous_backups_description()
+                .and_then(|d| d.point_in_time_recovery_description())
+                .and_then(|p| p.point_in_time_recovery_status())
+                .is_some_and(|s| *s == PointInTimeRecoveryStatus::Enabled)),
+            Err(e) => Err(why(&e)),
+        };
+        let table_limits = match client.describe_limits().send().await {
+            Ok(out) => Ok((
+                out.table_max_read_capacity_units().unwrap_or(0),
+                out.table_max_write_capacity_units().unwrap_or(0),
+            )),
+            Err(e) => Err(why(&e)),
+        };
+        Ok(crate::inspect::findings(&crate::inspect::Facts {
+            table: config.table.clone(),
+            status: desc
+                .table_status()
+                .map_or("UNKNOWN", |s| s.as_str())
+                .to_string(),
+            billing,
+            deletion_protection: desc.deletion_protection_enabled(),
+            point_in_time_recovery,
+            table_limits,
+        }))
+    }
+
     fn client(&self) -> Result<&Client> {
         self.inner.lifecycle.check()?;
         Ok(&self.inner.client)

@@ -45,6 +45,7 @@
 
 mod config;
 mod error;
+mod inspect;
 mod sql;
 mod store;
 mod tls;

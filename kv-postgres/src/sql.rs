@@ -37,8 +37,9 @@ impl Names {
 }
 
 /// The schema migrations, in order. Each runs once, under an advisory lock, recorded in the
-/// `<table>_migrations` table. Never edit one that has shipped; append a new one.
-pub(crate) fn migrations(names: &Names, config: &PostgresConfig) -> Vec<(i32, String)> {
+/// `<table>_migrations` table. Never edit one that has shipped; append a new one. Each is its
+/// version, what it does (for `metakv provision --dry-run`) and its SQL.
+pub(crate) fn migrations(names: &Names, config: &PostgresConfig) -> Vec<(i32, String, String)> {
     let t = &names.table;
     let create_table = if config.table_partitions > 1 {
         let mut sql = format!(
@@ -59,8 +60,17 @@ pub(crate) fn migrations(names: &Names, config: &PostgresConfig) -> Vec<(i32, St
              version bigint NOT NULL, inserted boolean NOT NULL DEFAULT true, PRIMARY KEY (partition, key));"
         )
     };
+    let layout = if config.table_partitions > 1 {
+        format!("{} hash partitions", config.table_partitions)
+    } else {
+        "not partitioned".to_string()
+    };
     vec![(
         1,
+        format!(
+            "create table {t} ({layout}) and sequence {seq}",
+            seq = names.sequence
+        ),
         format!(
             "{create_table} CREATE SEQUENCE {seq};",
             seq = names.sequence

@@ -70,7 +70,7 @@ fn lock_key(names: &Names) -> i64 {
 
 /// Creates the schema objects that are missing, once, even with several processes starting at
 /// the same time: migrations run in one transaction under a transaction-scoped advisory lock.
-async fn migrate(client: &mut Object, config: &PostgresConfig, names: &Names) -> Result<()> {
+async fn migrate(client: &mut Object, config: &PostgresConfig, names: &Names) -> Result<Vec<i32>> {
     let fail = |doing: &'static str| move |e| map_pg(doing, true, e);
     let txn = client
         .transaction()
@@ -98,8 +98,10 @@ async fn migrate(client: &mut Object, config: &PostgresConfig, names: &Names) ->
         .await
         .map_err(fail("reading the schema version"))?
         .get(0);
-    for (version, statement) in sql::migrations(names, config) {
+    let mut done = Vec::new();
+    for (version, _, statement) in sql::migrations(names, config) {
         if version > applied {
+            done.push(version);
             tracing::info!(table = names.table(), version, "applying migration");
             txn.batch_execute(&statement)
                 .await
@@ -112,7 +114,10 @@ async fn migrate(client: &mut Object, config: &PostgresConfig, names: &Names) ->
             .map_err(fail("recording a migration"))?;
         }
     }
-    txn.commit().await.map_err(fail("committing the migration"))
+    txn.commit()
+        .await
+        .map_err(fail("committing the migration"))?;
+    Ok(done)
 }
 
 /// Checks, without changing anything, that the schema is there and not newer than this code.
@@ -295,16 +300,104 @@ impl PostgresStore {
         })
     }
 
-    /// Creates or migrates the schema (idempotent, safe to run from several processes at once).
+    /// Creates or migrates the schema (idempotent, safe to run from several processes at once);
+    /// returns the migrations it applied (none: the schema was current, and nothing changed).
     /// Needs `CREATE` on the database (for the schema) or on the schema (for the table).
-    pub async fn provision(config: &PostgresConfig) -> Result<()> {
+    pub async fn provision(config: &PostgresConfig) -> Result<Vec<i32>> {
         config.validate()?;
         let pool = pool(config)?;
         let mut client = pool.get().await.map_err(map_pool)?;
         let names = Names::new(config);
-        migrate(&mut client, config, &names).await?;
+        let applied = migrate(&mut client, config, &names).await;
         pool.close();
-        Ok(())
+        applied
+    }
+
+    /// What [`Self::provision`] would do, changing nothing: a line per step (none when the
+    /// schema is current). Needs only to read the catalog.
+    pub async fn plan(config: &PostgresConfig) -> Result<Vec<String>> {
+        config.validate()?;
+        let pool = pool(config)?;
+        let client = pool.get().await.map_err(map_pool)?;
+        let names = Names::new(config);
+        let fail = |e| map_pg("reading the catalog", false, e);
+        let row = client
+            .query_one(
+                "SELECT EXISTS (SELECT 1 FROM pg_namespace WHERE nspname = $1), to_regclass($2)::text",
+                &[&config.schema, &names.migrations()],
+            )
+            .await
+            .map_err(fail)?;
+        let (schema, migrations): (bool, Option<String>) = (row.get(0), row.get(1));
+        let mut steps = Vec::new();
+        if !schema {
+            steps.push(format!("create schema \"{}\"", config.schema));
+        }
+        let applied: i32 = if migrations.is_some() {
+            client
+                .query_one(
+                    &format!(
+                        "SELECT coalesce(max(version), 0) FROM {}",
+                        names.migrations()
+                    ),
+                    &[],
+                )
+                .await
+                .map_err(fail)?
+                .get(0)
+        } else {
+            steps.push(format!(
+                "create table {} (the schema's version)",
+                names.migrations()
+            ));
+            0
+        };
+        for (version, summary, _) in sql::migrations(&names, config) {
+            if version > applied {
+                steps.push(format!("apply migration {version}: {summary}"));
+            }
+        }
+        pool.close();
+        Ok(steps)
+    }
+
+    /// The server settings that bear on the contract and on durability: TLS on the
+    /// connection, the default isolation level, `synchronous_commit`, `fsync`, and whether the
+    /// server is a read-only standby.
+    pub async fn inspect(config: &PostgresConfig) -> Result<Vec<kv_core::Finding>> {
+        config.validate()?;
+        let pool = pool(config)?;
+        let client = pool.get().await.map_err(map_pool)?;
+        let row = client
+            .query_one(
+                "SELECT coalesce((SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()), false), \
+                 current_setting('default_transaction_isolation'), \
+                 current_setting('synchronous_commit'), current_setting('fsync'), \
+                 pg_is_in_recovery(), current_setting('server_version')",
+                &[],
+            )
+            .await
+            .map_err(|e| map_pg("reading the server's settings", false, e))?;
+        pool.close();
+        let loopback = config.pg_config()?.get_hosts().iter().all(|h| match h {
+            tokio_postgres::config::Host::Tcp(name) => {
+                name == "localhost"
+                    || name
+                        .parse::<std::net::IpAddr>()
+                        .is_ok_and(|ip| ip.is_loopback())
+            }
+            #[cfg(unix)]
+            tokio_postgres::config::Host::Unix(_) => true,
+        });
+        Ok(crate::inspect::findings(&crate::inspect::Settings {
+            tls: row.get(0),
+            loopback,
+            isolation: row.get(1),
+            synchronous_commit: row.get(2),
+            fsync: row.get(3),
+            standby: row.get(4),
+            version: row.get(5),
+        }))
     }
 
     async fn client(&self) -> Result<Object> {

@@ -5,16 +5,22 @@
 //! (`kvt-<12 hex>-`), which are deleted after each behaviour — when it passes, when it fails,
 //! and when the run is interrupted with Ctrl-C. One behaviour is left out because it reads
 //! every partition: `export_streams_every_entry_of_every_partition` (export has no partition
-//! filter). The concurrency behaviours run their fixed, small load (at most 16 concurrent
-//! writers and a few hundred writes, on scratch partitions), one behaviour at a time.
+//! filter). Behaviours run one at a time; the concurrency behaviours run a bounded load
+//! ([`Load`]: by default at most 16 concurrent tasks and 160 conditional increments, on scratch
+//! partitions; `--concurrency` and `--operations` change it).
+//!
+//! Before the behaviours, the backend's own settings are inspected ([`crate::inspect`]): the
+//! risks it can see (weak consistency, no point-in-time recovery, no TLS, ...) are reported
+//! with the results; they fail the run only with `--fail-on-risk`.
 
 use std::panic::AssertUnwindSafe;
 use std::sync::Arc;
 use std::time::Instant;
 
 use futures::FutureExt;
+pub use kv_conformance::Load;
 use kv_conformance::{Behaviour, Fixture, TestContext};
-use kv_core::{KvStore, Result};
+use kv_core::{Finding, KvStore, Result};
 use serde::Serialize;
 
 use crate::Config;
@@ -74,10 +80,32 @@ pub struct Report {
     pub passed: usize,
     /// Behaviours that failed.
     pub failed: usize,
+    /// The load of the concurrency behaviours.
+    pub load: LoadReport,
     /// Every behaviour, in the suite's order.
     pub behaviours: Vec<Outcome>,
+    /// What the inspection of the backend's settings found (risks first).
+    pub findings: Vec<Finding>,
     /// Whether Ctrl-C stopped the run.
     pub interrupted: bool,
+}
+
+/// [`Load`] in the report.
+#[derive(Debug, Clone, Copy, Serialize)]
+pub struct LoadReport {
+    /// Most concurrent tasks of a behaviour.
+    pub concurrency: usize,
+    /// Conditional increments of the increment behaviour.
+    pub operations: usize,
+}
+
+impl From<Load> for LoadReport {
+    fn from(l: Load) -> Self {
+        Self {
+            concurrency: l.concurrency,
+            operations: l.incrementers() * l.increments_each(),
+        }
+    }
 }
 
 fn panic_message(payload: Box<dyn std::any::Any + Send>) -> String {
@@ -110,11 +138,12 @@ async fn remove_scratch(
     let _ = store.close().await;
 }
 
-/// Runs `behaviours` one at a time against stores from `open_fixture` (a fresh fixture per
-/// behaviour); `progress` sees each outcome as it is known.
+/// Runs `behaviours` one at a time with `load` against stores from `open_fixture` (a fresh
+/// fixture per behaviour); `progress` sees each outcome as it is known.
 pub async fn run(
     backend: &str,
     behaviours: &[Behaviour],
+    load: Load,
     open_fixture: impl Fn() -> Arc<dyn Fixture>,
     mut progress: impl FnMut(&Outcome),
 ) -> Report {
@@ -122,7 +151,9 @@ pub async fn run(
         backend: backend.into(),
         passed: 0,
         failed: 0,
+        load: load.into(),
         behaviours: Vec::new(),
+        findings: Vec::new(),
         interrupted: false,
     };
     // Failed expectations panic; their messages go into the report, not onto the terminal.
@@ -148,7 +179,9 @@ pub async fn run(
         // own skip-or-fail rule, for tests, does not apply).
         let opened = fixture.open().await;
         let ctx = match opened {
-            Ok(_) => TestContext::new(Arc::clone(&fixture)).await.map(Arc::new),
+            Ok(_) => TestContext::new(Arc::clone(&fixture))
+                .await
+                .map(|ctx| Arc::new(ctx.with_load(load))),
             Err(e) => {
                 let o = outcome("fail", Some(format!("the backend did not open: {e}")));
                 report.failed += 1;
@@ -194,8 +227,31 @@ pub async fn run(
     report
 }
 
-/// `metakv check` on `config`.
-pub async fn check(config: &Config, only: &[String], progress: impl FnMut(&Outcome)) -> Report {
+/// `metakv check` on `config`: the inspection of its settings (shown to `findings` first), then
+/// the behaviours (all, or those named in `only`) with `load`.
+pub async fn check(
+    config: &Config,
+    only: &[String],
+    load: Load,
+    show_findings: impl FnOnce(&[Finding]),
+    progress: impl FnMut(&Outcome),
+) -> Report {
+    // Opened once first, so that `auto_create` has created what the inspection looks at (a
+    // failure to open is reported by the first behaviour).
+    if let Ok(store) = crate::open_store(config).await {
+        let _ = store.close().await;
+    }
+    let findings = match crate::inspect(config).await {
+        Ok(mut f) => {
+            f.sort_by_key(|f| f.level == kv_core::Level::Ok);
+            f
+        }
+        Err(e) => vec![Finding::unknown(
+            "settings",
+            format!("could not be inspected: {e}"),
+        )],
+    };
+    show_findings(&findings);
     let all = kv_conformance::all_behaviours();
     let behaviours: Vec<_> = all
         .into_iter()
@@ -203,9 +259,10 @@ pub async fn check(config: &Config, only: &[String], progress: impl FnMut(&Outco
         .collect();
     let shared = matches!(config.database.kind.as_str(), "local" | "memory");
     let config = config.clone();
-    run(
+    let mut report = run(
         config.database.kind.as_str(),
         &behaviours,
+        load,
         || {
             Arc::new(ConfigFixture {
                 config: config.clone(),
@@ -215,5 +272,7 @@ pub async fn check(config: &Config, only: &[String], progress: impl FnMut(&Outco
         },
         progress,
     )
-    .await
+    .await;
+    report.findings = findings;
+    report
 }

@@ -13,7 +13,6 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
 use futures::{StreamExt, TryStreamExt};
 use kv_core::{Batch, BatchOp, Condition, Error, ExportEntry, KvStore, KvStoreExt, Result};
@@ -207,41 +206,4 @@ pub fn compare(source: &Census, target: &Census) -> Vec<Compared> {
             }
         })
         .collect()
-}
-
-/// Logs progress at most every `every`, with the rate since the start.
-#[derive(Debug)]
-pub struct Progress {
-    started: Instant,
-    last: Instant,
-    every: Duration,
-    from: u64,
-}
-
-impl Progress {
-    /// Starts counting from `from` entries (a resumed copy).
-    pub fn new(every: Duration, from: u64) -> Self {
-        let now = Instant::now();
-        Self {
-            started: now,
-            last: now,
-            every,
-            from,
-        }
-    }
-
-    /// A progress line, when one is due (or `force`).
-    pub fn line(&mut self, checkpoint: &Checkpoint, force: bool) -> Option<String> {
-        let now = Instant::now();
-        if !force && now.duration_since(self.last) < self.every {
-            return None;
-        }
-        self.last = now;
-        let secs = now.duration_since(self.started).as_secs_f64().max(1e-3);
-        let rate = (checkpoint.entries - self.from) as f64 / secs;
-        Some(format!(
-            "copied {} entries ({} bytes), {:.0} entries/s",
-            checkpoint.entries, checkpoint.bytes, rate
-        ))
-    }
 }

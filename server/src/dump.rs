@@ -115,12 +115,14 @@ fn json_line<T: Serialize>(out: &mut impl Write, value: &T) -> Result<()> {
     out.write_all(b"\n").map_err(io("writing a line"))
 }
 
-/// Writes every entry of `partitions` (every partition when empty) of `store` to `out`.
+/// Writes every entry of `partitions` (every partition when empty) of `store` to `out`;
+/// `progress` sees the entries and bytes written so far after each entry.
 pub async fn dump(
     store: Arc<dyn KvStore>,
     partitions: &[Partition],
     source: &str,
     out: &mut impl Write,
+    progress: &mut (dyn FnMut(u64, u64) + Send),
 ) -> Result<Summary> {
     json_line(
         out,
@@ -133,6 +135,7 @@ pub async fn dump(
     let mut summary = Summary::default();
     let mut write = |p: &[u8], k: &[u8], v: &[u8]| -> Result<()> {
         summary.add(p, k, v);
+        progress(summary.entries, summary.bytes);
         json_line(
             out,
             &Line {
@@ -315,9 +318,14 @@ fn read_dump(
     ))
 }
 
-/// Checks a whole dump (format, every entry's limits, the trailer) without writing anything.
-pub fn verify(input: impl BufRead) -> Result<Summary> {
+/// Checks a whole dump (format, every entry's limits, the trailer) without writing anything;
+/// `progress` sees the entries and bytes checked so far.
+pub fn verify(input: impl BufRead, progress: &mut dyn FnMut(u64, u64)) -> Result<Summary> {
+    let (mut entries, mut bytes) = (0u64, 0u64);
     read_dump(input, |line, p, k, v| {
+        entries += 1;
+        bytes += (p.len() + k.len() + v.len()) as u64;
+        progress(entries, bytes);
         entry_types(line, p, k, v).map(|_| ())
     })
 }
@@ -341,6 +349,7 @@ pub async fn load(
     store: Arc<dyn KvStore>,
     input: impl BufRead + Send + 'static,
     strategy: Strategy,
+    progress: &mut (dyn FnMut(u64, u64) + Send),
 ) -> Result<(Summary, LoadSummary)> {
     // The file is read on a blocking thread and handed over one batch at a time.
     let (tx, mut rx) = tokio::sync::mpsc::channel::<(Partition, Vec<(u64, Key, Value)>)>(2);
@@ -362,9 +371,15 @@ pub async fn load(
         Ok::<_, Error>(summary)
     });
     let mut done = LoadSummary::default();
+    let mut bytes = 0u64;
     while let Some((partition, entries)) = rx.recv().await {
         done.read += entries.len() as u64;
+        bytes += entries
+            .iter()
+            .map(|(_, k, v)| (partition.as_bytes().len() + k.as_bytes().len() + v.len()) as u64)
+            .sum::<u64>();
         write_batch(&store, &partition, entries, strategy, &mut done).await?;
+        progress(done.read, bytes);
     }
     let summary = reader
         .await

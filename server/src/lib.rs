@@ -34,7 +34,8 @@ pub mod dump;
 mod factory;
 pub mod http;
 pub mod pending;
+pub mod progress;
 
 pub use client::HttpStore;
 pub use config::Config;
-pub use factory::{open_store, provision};
+pub use factory::{inspect, open_store, provision};

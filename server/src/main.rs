@@ -77,9 +77,14 @@ enum Command {
         #[arg(long)]
         base64: bool,
     },
-    /// Create what the configured backend needs (PostgreSQL: schema, table, sequence),
-    /// idempotently; safe to run from several processes at once.
-    Provision,
+    /// Create what the configured backend needs (PostgreSQL: schema, table, sequence;
+    /// DynamoDB: the table; Cosmos DB: database and container), idempotently; safe to run from
+    /// several processes at once. Says "nothing changed" when everything existed.
+    Provision {
+        /// Print what would be created and change nothing (reads only).
+        #[arg(long)]
+        dry_run: bool,
+    },
     /// Print, as JSON, the layout each cloud backend needs (Cosmos DB partition key and
     /// indexing policy; DynamoDB key schema), for provisioning it with other tools.
     Layout,
@@ -117,6 +122,15 @@ enum Command {
         /// Only this behaviour (repeatable).
         #[arg(long)]
         only: Vec<String>,
+        /// Most tasks a concurrency behaviour runs at once against the backend.
+        #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u16).range(2..=256))]
+        concurrency: u16,
+        /// Conditional increments of the lost-update behaviour (shared by its tasks).
+        #[arg(long, default_value_t = 160, value_parser = clap::value_parser!(u32).range(1..=100_000))]
+        operations: u32,
+        /// Exit 3 when the settings show a risk (after every behaviour passed).
+        #[arg(long)]
+        fail_on_risk: bool,
     },
     /// Copy every entry of one backend into another (each named by its own configuration
     /// file, read without environment overrides), resumable from a checkpoint.
@@ -284,12 +298,25 @@ async fn check(
     config: &Config,
     json: Option<&std::path::Path>,
     only: &[String],
+    load: metakv::check::Load,
+    fail_on_risk: bool,
 ) -> Result<(), ExitCode> {
     println!(
         "metakv check on {}: every behaviour works in scratch partitions kvt-<random>-, removed after it; no other partition is read or written",
         config.database.kind.as_str()
     );
-    let report = metakv::check::check(config, only, |o| {
+    let show_findings = |findings: &[kv_core::Finding]| {
+        println!("settings:");
+        for f in findings {
+            println!("  {f}");
+        }
+        println!(
+            "behaviours (concurrency {}, {} conditional increments):",
+            load.concurrency,
+            load.incrementers() * load.increments_each()
+        );
+    };
+    let report = metakv::check::check(config, only, load, show_findings, |o| {
         let first = o
             .message
             .as_deref()
@@ -311,8 +338,13 @@ async fn check(
         .iter()
         .filter(|o| o.result == "left_out")
         .count();
+    let risks = report
+        .findings
+        .iter()
+        .filter(|f| f.level == kv_core::Level::Risk)
+        .count();
     println!(
-        "check: {} passed, {} failed, {left_out} left out{}",
+        "check: {} passed, {} failed, {left_out} left out; {risks} risk(s) in the settings{}",
         report.passed,
         report.failed,
         if report.interrupted {
@@ -332,6 +364,9 @@ async fn check(
         Err(ExitCode::from(130))
     } else if report.failed > 0 {
         Err(ExitCode::from(1))
+    } else if fail_on_risk && risks > 0 {
+        eprintln!("check: failing on {risks} risk(s) in the settings (--fail-on-risk)");
+        Err(ExitCode::from(3))
     } else {
         Ok(())
     }
@@ -414,19 +449,16 @@ async fn copy(
         concurrency,
         checkpoint: checkpoint.clone(),
     };
-    let mut progress =
-        metakv::copy::Progress::new(std::time::Duration::from_secs(5), start.entries);
+    let mut meter = metakv::progress::Meter::new("copied", None, start.entries);
     let done = metakv::copy::copy(Arc::clone(&source), Arc::clone(&target), &options, |c| {
-        if let Some(line) = progress.line(c, false) {
-            eprintln!("{line}");
-        }
+        meter.set(c.entries, c.bytes)
     })
     .await
     .map_err(fail)?;
-    if !start.done
-        && let Some(line) = progress.line(&done, true)
-    {
-        eprintln!("{line}; complete");
+    meter.set(done.entries, done.bytes);
+    meter.finish();
+    if !start.done {
+        eprintln!("{}; complete", meter.line());
     }
     let mut result = Ok(());
     if verify {
@@ -495,13 +527,15 @@ async fn dump(
         ExitCode::from(1)
     };
     let store = Arc::clone(store);
+    let mut meter = metakv::progress::Meter::new("dumped", None, 0);
+    let progress = &mut |entries, bytes| meter.set(entries, bytes);
     // A device or a pipe (e.g. /dev/null) is written in place: a rename would replace it.
     let special = output
         .as_deref()
         .is_some_and(|p| std::fs::metadata(p).is_ok_and(|m| !m.is_file()));
     let summary = if is_std(&output) {
         let mut out = std::io::BufWriter::new(std::io::stdout().lock());
-        metakv::dump::dump(store, &partitions, source, &mut out).await
+        metakv::dump::dump(store, &partitions, source, &mut out, progress).await
     } else if special {
         let path = output.expect("not standard output");
         let file = std::fs::OpenOptions::new()
@@ -509,7 +543,7 @@ async fn dump(
             .open(&path)
             .map_err(io_fail)?;
         let mut out = std::io::BufWriter::new(file);
-        metakv::dump::dump(store, &partitions, source, &mut out).await
+        metakv::dump::dump(store, &partitions, source, &mut out, progress).await
     } else {
         let path = output.expect("not standard output");
         // Written beside the target and renamed at the end: a dump file is always whole.
@@ -522,11 +556,11 @@ async fn dump(
         let mut file = std::io::BufWriter::new(std::fs::File::create(&partial).map_err(io_fail)?);
         let summary = if is_zstd(&path) {
             let mut out = zstd::stream::write::Encoder::new(file, 3).map_err(io_fail)?;
-            let summary = metakv::dump::dump(store, &partitions, source, &mut out).await;
+            let summary = metakv::dump::dump(store, &partitions, source, &mut out, progress).await;
             file = out.finish().map_err(io_fail)?;
             summary
         } else {
-            metakv::dump::dump(store, &partitions, source, &mut file).await
+            metakv::dump::dump(store, &partitions, source, &mut file, progress).await
         };
         let file = file.into_inner().map_err(|e| io_fail(e.into_error()))?;
         if summary.is_ok() {
@@ -538,6 +572,7 @@ async fn dump(
         summary
     }
     .map_err(fail)?;
+    meter.finish();
     eprintln!(
         "dumped {} entries ({} bytes) from {source}; digest {}",
         summary.entries,
@@ -569,22 +604,35 @@ async fn load(
         eprintln!("error: {e}");
         ExitCode::from(1)
     };
-    let reader: Box<dyn std::io::BufRead + Send> = if is_std(&input) {
-        Box::new(std::io::BufReader::new(std::io::stdin()))
+    let (reader, total): (Box<dyn std::io::BufRead + Send>, _) = if is_std(&input) {
+        (Box::new(std::io::BufReader::new(std::io::stdin())), None)
     } else {
         let path = input.expect("not standard input");
         // A file is read twice: verified whole first, so a damaged dump writes nothing.
-        let verified = metakv::dump::verify(open_dump(&path).map_err(io_fail)?).map_err(fail)?;
+        let mut meter = metakv::progress::Meter::new("verified", None, 0);
+        let verified =
+            metakv::dump::verify(open_dump(&path).map_err(io_fail)?, &mut |entries, bytes| {
+                meter.set(entries, bytes)
+            })
+            .map_err(fail)?;
+        meter.finish();
         eprintln!(
             "verified {} entries; digest {}",
             verified.entries,
             verified.digest.hex()
         );
-        open_dump(&path).map_err(io_fail)?
+        (open_dump(&path).map_err(io_fail)?, Some(verified.entries))
     };
-    let (summary, done) = metakv::dump::load(Arc::clone(store), reader, strategy)
-        .await
-        .map_err(fail)?;
+    let mut meter = metakv::progress::Meter::new("loaded", total, 0);
+    let (summary, done) = metakv::dump::load(
+        Arc::clone(store),
+        reader,
+        strategy,
+        &mut |entries, bytes| meter.set(entries, bytes),
+    )
+    .await
+    .map_err(fail)?;
+    meter.finish();
     eprintln!(
         "loaded {} entries: {} written, {} skipped (existing keys); digest {}",
         done.read,
@@ -619,8 +667,19 @@ async fn run(cli: Cli) -> Result<(), ExitCode> {
     if let Command::Serve { listen } = cli.command {
         return serve(config, listen).await.map_err(|e| exit_for(&e));
     }
-    if let Command::Check { json, only } = &cli.command {
-        return check(&config, json.as_deref(), only).await;
+    if let Command::Check {
+        json,
+        only,
+        concurrency,
+        operations,
+        fail_on_risk,
+    } = &cli.command
+    {
+        let load = metakv::check::Load {
+            concurrency: usize::from(*concurrency),
+            operations: *operations as usize,
+        };
+        return check(&config, json.as_deref(), only, load, *fail_on_risk).await;
     }
     if let Command::Copy {
         from,
@@ -637,10 +696,12 @@ async fn run(cli: Cli) -> Result<(), ExitCode> {
         println!("{}", layout());
         return Ok(());
     }
-    if let Command::Provision = cli.command {
+    if let Command::Provision { dry_run } = cli.command {
         println!(
             "{}",
-            metakv::provision(&config).await.map_err(|e| exit_for(&e))?
+            metakv::provision(&config, dry_run)
+                .await
+                .map_err(|e| exit_for(&e))?
         );
         return Ok(());
     }
@@ -765,7 +826,7 @@ async fn operate(store: &Arc<dyn KvStore>, command: Command) -> Result<(), ExitC
         }
         Command::Serve { .. }
         | Command::Config { .. }
-        | Command::Provision
+        | Command::Provision { .. }
         | Command::Layout
         | Command::Copy { .. }
         | Command::Check { .. }

@@ -135,10 +135,20 @@ async fn start_mock() -> Shared {
 
 /// Runs `metakv provision` as the chart's Job does with an Entra ID identity.
 async fn provision(mock: &Shared, throughput: &[(&str, &str)]) -> std::process::Output {
+    provision_with(mock, &[], throughput).await
+}
+
+/// `metakv provision` with `args` (e.g. `--dry-run`).
+async fn provision_with(
+    mock: &Shared,
+    args: &[&str],
+    throughput: &[(&str, &str)],
+) -> std::process::Output {
     let base = mock.lock().unwrap().base.clone();
     let mut command = Command::new(env!("CARGO_BIN_EXE_metakv"));
     command
         .arg("provision")
+        .args(args)
         .env_remove("METAKV_CONFIG")
         .env("METAKV_DATABASE__TYPE", "cosmosdb")
         .env(
@@ -250,6 +260,43 @@ async fn provision_creates_database_and_container_through_arm_then_changes_nothi
     let seen = mock.lock().unwrap().seen.clone();
     assert!(seen.iter().all(|s| s.method == Method::GET), "{seen:?}");
     assert_eq!(seen.len(), 2);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_dry_run_only_reads_and_says_what_it_would_create() {
+    let mock = start_mock().await;
+    let database = format!("{ACCOUNT}/sqlDatabases/metakv");
+    let container = format!("{database}/containers/metakv");
+    for _ in 0..2 {
+        let out = provision_with(&mock, &["--dry-run"], &[]).await;
+        assert!(out.status.success(), "{}", text(&out));
+        let stdout = String::from_utf8_lossy(&out.stdout);
+        assert!(
+            stdout.contains(&format!("create database metakv (PUT {database})"))
+                && stdout.contains(&format!("(PUT {container})"))
+                && stdout.contains("autoscale throughput up to 1000 RU/s")
+                && stdout.contains("nothing was changed"),
+            "{stdout}"
+        );
+        let seen = std::mem::take(&mut mock.lock().unwrap().seen);
+        let calls: Vec<_> = seen
+            .iter()
+            .map(|s| format!("{} {}", s.method, s.path))
+            .collect();
+        assert_eq!(
+            calls,
+            [format!("GET {database}"), format!("GET {container}")],
+            "a dry run reads and never writes, so a second one sees the same"
+        );
+    }
+    let created = provision(&mock, &[]).await;
+    assert!(created.status.success(), "{}", text(&created));
+    let after = provision_with(&mock, &["--dry-run"], &[]).await;
+    assert!(
+        String::from_utf8_lossy(&after.stdout).contains("nothing to do"),
+        "{}",
+        text(&after)
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

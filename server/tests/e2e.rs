@@ -665,10 +665,11 @@ async fn every_endpoint_works_on_the_cosmosdb_backend() {
     provision_serve_and_exercise(&env, "cosmosdb", key, "metakv_cosmos_request_units").await;
 }
 
-/// Runs `metakv provision` with `env` and requires it to succeed.
-fn provision(env: &[(&str, String)]) {
+/// `metakv provision` with `args` and `env`; its standard output, after requiring success.
+fn run_provision(env: &[(&str, String)], args: &[&str]) -> String {
     let out = Command::new(env!("CARGO_BIN_EXE_metakv"))
         .arg("provision")
+        .args(args)
         .envs(env.iter().cloned())
         .output()
         .unwrap();
@@ -677,6 +678,30 @@ fn provision(env: &[(&str, String)]) {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+/// Provisions a backend that has nothing yet (every caller uses fresh names), and proves the
+/// operator's protocol on the way: `--dry-run` says what it would create and changes nothing
+/// (a second dry run says the same), `provision` creates, a second `provision` says nothing
+/// changed, and a dry run then says there is nothing to do.
+fn provision(env: &[(&str, String)]) {
+    let plan = run_provision(env, &["--dry-run"]);
+    assert!(
+        plan.contains("dry run: provisioning would") && plan.contains("nothing was changed"),
+        "{plan}"
+    );
+    assert_eq!(
+        run_provision(env, &["--dry-run"]),
+        plan,
+        "the dry run changed nothing"
+    );
+    let first = run_provision(env, &[]);
+    assert!(!first.contains("nothing changed"), "{first}");
+    let second = run_provision(env, &[]);
+    assert!(second.contains("nothing changed"), "{second}");
+    let after = run_provision(env, &["--dry-run"]);
+    assert!(after.contains("nothing to do"), "{after}");
 }
 
 /// For a cloud backend configured by `env`: `config show` names it and masks `secret`,

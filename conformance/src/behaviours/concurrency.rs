@@ -10,21 +10,20 @@ use crate::TestContext;
 /// Every value each churning key was ever given.
 type WrittenValues = BTreeMap<Vec<u8>, BTreeSet<Vec<u8>>>;
 
-const TASKS: usize = 8;
-const INCREMENTS: usize = 20;
-
 /// N tasks × M read-modify-write increments with `Version` conditions, retried on
-/// `ConditionFailed`, through two independently opened stores, end at exactly N×M.
+/// `ConditionFailed`, through two independently opened stores, end at exactly N×M (N and M
+/// from the context's [`crate::Load`]; 8 × 20 by default).
 pub async fn concurrent_version_increments_lose_no_update(ctx: &TestContext) {
     let stores = [Arc::clone(ctx.store()), ctx.open_another().await];
     let p = ctx.partition("p");
+    let (tasks_n, increments) = (ctx.load().incrementers(), ctx.load().increments_each());
     let mut tasks = Vec::new();
-    for t in 0..TASKS {
+    for t in 0..tasks_n {
         let store = Arc::clone(&stores[t % 2]);
         let p = p.clone();
         tasks.push(tokio::spawn(async move {
             let k = key("counter");
-            for _ in 0..INCREMENTS {
+            for _ in 0..increments {
                 loop {
                     let current = store.get(&p, &k).await.unwrap();
                     let (n, condition) = match current {
@@ -52,31 +51,33 @@ pub async fn concurrent_version_increments_lose_no_update(ctx: &TestContext) {
     let last = ctx.store().get(&p, &key("counter")).await.unwrap().unwrap();
     assert_eq!(
         u64::from_be_bytes(last.value.as_bytes().try_into().unwrap()),
-        (TASKS * INCREMENTS) as u64
+        (tasks_n * increments) as u64
     );
 }
 
 /// Of N concurrent `Absent` creates of one key exactly one wins, and its value and version are
-/// what the key then holds.
+/// what the key then holds (N from the context's [`crate::Load`]; 16 by default).
 pub async fn concurrent_absent_creates_have_exactly_one_winner(ctx: &TestContext) {
     let stores = [Arc::clone(ctx.store()), ctx.open_another().await];
     let p = ctx.partition("p");
+    let contenders = ctx.load().contenders();
     for round in 0..5u8 {
         let k = key([b'k', round]);
         let mut tasks = Vec::new();
-        for t in 0..16u8 {
-            let store = Arc::clone(&stores[usize::from(t) % 2]);
+        for t in 0..contenders {
+            let store = Arc::clone(&stores[t % 2]);
             let (p, k) = (p.clone(), k.clone());
             tasks.push(tokio::spawn(async move {
-                (t, store.put(&p, &k, &value([t]), &Condition::Absent).await)
+                let v = value((t as u32).to_be_bytes());
+                (v.clone(), store.put(&p, &k, &v, &Condition::Absent).await)
             }));
         }
         let mut winners = Vec::new();
         for task in tasks {
             match task.await.unwrap() {
-                (t, Ok(written)) => {
+                (v, Ok(written)) => {
                     assert!(written.created, "the winning create reports created");
-                    winners.push((t, written.version))
+                    winners.push((v, written.version))
                 }
                 (_, Err(e)) => assert_eq!(e.kind(), ErrorKind::ConditionFailed, "{e:?}"),
             }
@@ -85,7 +86,7 @@ pub async fn concurrent_absent_creates_have_exactly_one_winner(ctx: &TestContext
         let got = ctx.store().get(&p, &k).await.unwrap().unwrap();
         assert_eq!(
             (got.value, got.version),
-            (value([winners[0].0]), winners[0].1.clone())
+            (winners[0].0.clone(), winners[0].1.clone())
         );
     }
 }
