@@ -45,6 +45,14 @@ pub trait Fixture: Send + Sync + 'static {
 
     /// Opens a store on the fixture's database.
     async fn open(&self) -> kv_core::Result<Arc<dyn KvStore>>;
+
+    /// Closes `store` and opens the database again as a restarted process would: the same
+    /// data, nothing carried over in memory. `None` when the backend cannot (the in-memory
+    /// store: nothing survives its close). By default: close, then [`Fixture::open`].
+    async fn reopen(&self, store: Arc<dyn KvStore>) -> Option<kv_core::Result<Arc<dyn KvStore>>> {
+        let _ = store.close().await;
+        Some(self.open().await)
+    }
 }
 
 /// What a behaviour gets: a store, fresh random partitions, and a way to open a second store.
@@ -175,6 +183,13 @@ impl TestContext {
             .expect("a second store opens on the same database")
     }
 
+    /// Closes [`Self::store`] and opens the database again (see [`Fixture::reopen`]); `None`
+    /// when the backend cannot be reopened. Afterwards only the returned store may be used.
+    pub async fn reopen(&self) -> Option<Arc<dyn KvStore>> {
+        let reopened = self.fixture.reopen(Arc::clone(&self.store)).await?;
+        Some(reopened.expect("the store opens again on the same database"))
+    }
+
     /// Removes the partitions this run created (best effort: a closed store is fine).
     pub async fn cleanup(self) {
         let partitions =
@@ -198,6 +213,10 @@ impl Fixture for MemoryFixture {
 
     async fn open(&self) -> kv_core::Result<Arc<dyn KvStore>> {
         Ok(Arc::new(self.0.clone()))
+    }
+
+    async fn reopen(&self, _: Arc<dyn KvStore>) -> Option<kv_core::Result<Arc<dyn KvStore>>> {
+        None
     }
 }
 
@@ -290,6 +309,7 @@ macro_rules! for_each_behaviour {
             put_version_fails_on_a_recreated_key,
             put_version_fails_on_a_deleted_key,
             put_version_fails_on_a_stale_version,
+            versions_from_another_partition_never_match,
             delete_none_on_an_absent_key_removes_nothing,
             delete_none_removes_a_present_key,
             delete_none_removes_a_recreated_key,
@@ -312,10 +332,13 @@ macro_rules! for_each_behaviour {
             scan_resumes_exactly_after_the_page_token,
             scan_rejects_a_malformed_page_token,
             partitions_are_isolated,
+            the_page_that_reaches_the_limit_carries_no_token,
+            scan_bounds_of_the_largest_key_size_work,
             // batches
             batch_applies_every_operation_and_returns_versions,
             batch_is_all_or_nothing_when_an_operation_fails,
             batch_checks_each_condition,
+            batch_names_the_first_failing_operation,
             // administration
             delete_partition_empties_only_that_partition_and_is_idempotent,
             export_streams_every_entry_of_every_partition,
@@ -329,31 +352,79 @@ macro_rules! for_each_behaviour {
             // lifecycle
             closed_store_refuses_every_operation,
             dropped_operation_leaves_the_store_usable,
+            a_reopened_store_keeps_every_entry_and_never_reuses_a_version,
         );
     };
 }
 
-/// Expands to one `#[tokio::test]` per behaviour, each calling `$setup().await` for its
-/// fixture (an `async fn() -> Option<Arc<dyn Fixture>>`).
+/// Expands to the `main` of a conformance test binary (`harness = false` in Cargo.toml): one
+/// test per behaviour against the fixture `setup` returns. When `setup` finds no backend
+/// (`KV_TEST_MODE` allowed and no endpoint), every behaviour is reported **ignored**, with the
+/// reason printed once, so that an absent backend never looks like a passing one; under
+/// `KV_TEST_MODE=required` they fail.
 #[macro_export]
 macro_rules! suite {
     ($setup:path) => {
-        $crate::for_each_behaviour!({ $crate::__suite_tests }($setup));
+        fn main() -> ::std::process::ExitCode {
+            $crate::run_suite(|| ::std::boxed::Box::pin($setup()))
+        }
     };
 }
 
-#[doc(hidden)]
-#[macro_export]
-macro_rules! __suite_tests {
-    ($setup:path; $($name:ident),* $(,)?) => {
-        $(
-            #[::tokio::test(flavor = "multi_thread", worker_threads = 4)]
-            async fn $name() {
-                $crate::run($setup().await, |ctx| async move {
-                    $crate::behaviours::$name(&ctx).await
-                })
-                .await;
-            }
-        )*
+/// What [`run_suite`]'s setup gives.
+pub type SetupFuture = futures::future::BoxFuture<'static, Option<Arc<dyn Fixture>>>;
+
+fn suite_runtime() -> tokio::runtime::Runtime {
+    tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(4)
+        .enable_all()
+        .build()
+        .expect("a tokio runtime starts")
+}
+
+fn panic_text(payload: &(dyn std::any::Any + Send)) -> String {
+    payload
+        .downcast_ref::<String>()
+        .cloned()
+        .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
+        .unwrap_or_else(|| "the setup panicked".into())
+}
+
+/// The body of [`suite!`]: probes `setup` once, then runs every behaviour as a test of its own
+/// (a fresh runtime and fixture each), or reports them all ignored when there is no backend.
+pub fn run_suite(setup: fn() -> SetupFuture) -> std::process::ExitCode {
+    use libtest_mimic::{Arguments, Failed, Trial};
+    let args = Arguments::from_args();
+    let probe =
+        std::panic::catch_unwind(|| suite_runtime().block_on(async { setup().await.is_some() }));
+    let (available, setup_failure) = match probe {
+        Ok(available) => (available, None),
+        Err(payload) => (true, Some(panic_text(&*payload))),
     };
+    if !available {
+        eprintln!(
+            "no backend for this suite: its {} behaviours are reported as ignored, not passed (see the message above; KV_TEST_MODE=required makes this a failure)",
+            all_behaviours().len()
+        );
+    }
+    let trials = all_behaviours()
+        .into_iter()
+        .map(|behaviour| {
+            let failure = setup_failure.clone();
+            Trial::test(behaviour.name, move || {
+                if let Some(message) = failure {
+                    return Err(Failed::from(message));
+                }
+                suite_runtime().block_on(async {
+                    let Some(fixture) = setup().await else {
+                        return Err(Failed::from("no backend (see the message above)"));
+                    };
+                    run(Some(fixture), |ctx| (behaviour.run)(ctx)).await;
+                    Ok(())
+                })
+            })
+            .with_ignored_flag(!available)
+        })
+        .collect();
+    libtest_mimic::run(&args, trials).exit_code()
 }

@@ -45,6 +45,15 @@ impl Fixture for ConfigFixture {
         self.config.database.kind.as_str()
     }
 
+    async fn reopen(&self, store: Arc<dyn KvStore>) -> Option<Result<Arc<dyn KvStore>>> {
+        if self.config.database.kind.as_str() == "memory" {
+            return None;
+        }
+        // Closing the handle closes the embedded store's file; a fresh open takes it again.
+        let _ = store.close().await;
+        Some(crate::open_store(&self.config).await)
+    }
+
     async fn open(&self) -> Result<Arc<dyn KvStore>> {
         if self.shared {
             self.first

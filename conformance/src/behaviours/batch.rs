@@ -205,3 +205,49 @@ pub async fn batch_checks_each_condition(ctx: &TestContext) {
     assert_eq!(keys_of(&after), vec![b"a".to_vec(), b"c".to_vec()]);
     assert_eq!(after[0].value, value("3"));
 }
+
+/// When several operations of a batch fail, the error names the first of them, and nothing is
+/// applied.
+pub async fn batch_names_the_first_failing_operation(ctx: &TestContext) {
+    let store = ctx.store();
+    for (first, second) in [(0usize, 1usize), (2, 7), (5, 9), (0, 9)] {
+        let p = ctx.partition(format!("p{first}-{second}"));
+        put(store, &p, b"present", b"before").await;
+        let ops: Vec<BatchOp> = (0..10)
+            .map(|i| match i {
+                // Two different ways to fail: an Absent create of a present key...
+                i if i == first => BatchOp::Put {
+                    key: key("present"),
+                    value: value("x"),
+                    condition: Condition::Absent,
+                },
+                // ...and an Exists delete of a missing key.
+                i if i == second => BatchOp::Delete {
+                    key: key("missing"),
+                    condition: DeleteCondition::Exists,
+                },
+                i => BatchOp::Put {
+                    key: key(format!("new{i}")),
+                    value: value(b""),
+                    condition: Condition::None,
+                },
+            })
+            .collect();
+        let err = store
+            .batch(&p, &Batch::new(ops).unwrap())
+            .await
+            .expect_err("the batch fails");
+        assert_eq!(err.kind(), ErrorKind::ConditionFailed, "{err:?}");
+        assert_eq!(
+            err.batch_index(),
+            Some(first),
+            "operations {first} and {second} fail; the first is named"
+        );
+        let after = scan_all(store, &p, ScanOptions::new()).await.unwrap();
+        assert_eq!(
+            keys_of(&after),
+            [b"present".to_vec()],
+            "nothing was applied"
+        );
+    }
+}

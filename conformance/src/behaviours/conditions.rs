@@ -214,3 +214,67 @@ pub async fn put_version_fails_on_a_stale_version(ctx: &TestContext) {
     let now = store.get(&p, &key("k")).await.unwrap().unwrap();
     assert_eq!((now.value, now.version), (value("two"), v2));
 }
+
+/// A version is only ever the version of its own partition's key: presented for the same key
+/// in another partition it matches nothing, for a put, a delete and a batch, and neither
+/// partition changes (a driver whose conditional `WHERE` forgets the partition overwrites or
+/// deletes the other partition's entry and reports success).
+pub async fn versions_from_another_partition_never_match(ctx: &TestContext) {
+    let store = ctx.store();
+    let (a, b) = (ctx.partition("a"), ctx.partition("b"));
+    let k = key("same-key");
+    let va = put(store, &a, b"same-key", b"in a").await;
+    let vb = put(store, &b, b"same-key", b"in b").await;
+    assert_ne!(va, vb, "two partitions' entries never share a version");
+    fn failed<T>(r: Result<T>, what: &str) {
+        match r {
+            Err(e) => assert_eq!(e.kind(), ErrorKind::ConditionFailed, "{what}: {e:?}"),
+            Ok(_) => panic!("{what}: a version of partition a matched the entry of partition b"),
+        }
+    }
+    failed(
+        store
+            .put(
+                &b,
+                &k,
+                &value("overwritten"),
+                &Condition::Version(va.clone()),
+            )
+            .await,
+        "put with a's version on b",
+    );
+    failed(
+        store
+            .delete(&b, &k, &DeleteCondition::Version(va.clone()))
+            .await,
+        "delete with a's version on b",
+    );
+    let batch = kv_core::Batch::new(vec![kv_core::BatchOp::Put {
+        key: k.clone(),
+        value: value("overwritten"),
+        condition: Condition::Version(va.clone()),
+    }])
+    .unwrap();
+    failed(store.batch(&b, &batch).await, "batch with a's version on b");
+    let batch = kv_core::Batch::new(vec![kv_core::BatchOp::Delete {
+        key: k.clone(),
+        condition: DeleteCondition::Version(va.clone()),
+    }])
+    .unwrap();
+    failed(
+        store.batch(&b, &batch).await,
+        "batch delete with a's version on b",
+    );
+    for (p, v, want) in [(&a, &va, "in a"), (&b, &vb, "in b")] {
+        let got = store
+            .get(p, &k)
+            .await
+            .unwrap()
+            .expect("the entry is still there");
+        assert_eq!(
+            (got.value, &got.version),
+            (value(want), v),
+            "nothing changed"
+        );
+    }
+}

@@ -454,3 +454,84 @@ pub async fn partitions_are_isolated(ctx: &TestContext) {
         );
     }
 }
+
+/// The page that uses up `limit` carries no page token, in both directions, whether or not
+/// more entries follow it in the partition.
+pub async fn the_page_that_reaches_the_limit_carries_no_token(ctx: &TestContext) {
+    let store = ctx.store();
+    let p = ctx.partition("p");
+    let keys: Vec<Vec<u8>> = (0..12u8).map(|i| vec![b'k', i]).collect();
+    fill(store, &p, &keys).await;
+    for (limit, page_size) in [(1, 1), (3, 3), (4, 2), (5, 3), (12, 4), (12, 12)] {
+        for reverse in [false, true] {
+            let mut o = ScanOptions::new()
+                .with_limit(limit)
+                .with_page_size(page_size);
+            o.reverse = reverse;
+            let mut seen = 0;
+            for _ in 0..100 {
+                let page = kv_core::scan_page(&**store, &p, &o).await.unwrap();
+                seen += page.entries.len();
+                match page.next_page_token {
+                    Some(token) => {
+                        assert!(
+                            seen < limit,
+                            "limit {limit} page {page_size} reverse {reverse}: the page that reached the limit has a token"
+                        );
+                        o.page_token = Some(token);
+                    }
+                    None => break,
+                }
+            }
+            assert_eq!(
+                seen, limit,
+                "limit {limit} page {page_size} reverse {reverse}"
+            );
+        }
+    }
+}
+
+/// Bounds of exactly the largest key size (1024 bytes) work for `start`, `after`, `end` and
+/// `prefix`, in both directions.
+pub async fn scan_bounds_of_the_largest_key_size_work(ctx: &TestContext) {
+    let store = ctx.store();
+    let p = ctx.partition("p");
+    let max = kv_core::limits::MAX_KEY_LEN;
+    let long = |last: u8| {
+        let mut k = vec![b'x'; max - 1];
+        k.push(last);
+        k
+    };
+    let keys = vec![
+        long(b'a'),
+        long(b'b'),
+        long(b'c'),
+        vec![b'x'; max - 1],
+        vec![b'x'; max - 2],
+        b"w".to_vec(),
+        b"y".to_vec(),
+    ];
+    let sorted = fill(store, &p, &keys).await;
+    let bound = long(b'b');
+    for reverse in [false, true] {
+        for o in [
+            ScanOptions::new().with_start(bound.clone()),
+            ScanOptions::new().with_after(bound.clone()),
+            ScanOptions::new().with_end(bound.clone()),
+            ScanOptions::new().with_prefix(bound.clone()),
+            ScanOptions::new()
+                .with_after(long(b'a'))
+                .with_end(long(b'c')),
+            ScanOptions::new().with_prefix(vec![b'x'; max - 1]),
+        ] {
+            let o = ScanOptions { reverse, ..o };
+            let want = expected(&sorted, &o);
+            assert_eq!(
+                keys_of(&scan_all(store, &p, o.clone()).await.unwrap()),
+                want,
+                "{o:?}"
+            );
+            assert_eq!(scan_by_pages(store, &p, &o.with_page_size(2)).await, want);
+        }
+    }
+}
