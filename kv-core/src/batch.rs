@@ -63,9 +63,12 @@ impl Batch {
         }
         let bytes: usize = ops.iter().map(BatchOp::size).sum();
         if bytes > MAX_BATCH_BYTES {
-            return Err(Error::invalid(format!(
-                "batch carries {bytes} bytes of keys and values; the limit is {MAX_BATCH_BYTES}"
-            )));
+            return Err(Error::InvalidArgument {
+                message: format!(
+                    "batch carries {bytes} bytes of keys and values; the limit is {MAX_BATCH_BYTES}"
+                ),
+                too_large: true,
+            });
         }
         let mut seen = HashSet::with_capacity(ops.len());
         for (index, op) in ops.iter().enumerate() {

@@ -111,6 +111,15 @@ pub struct ServerConfig {
     pub request_timeout_secs: u64,
     /// Seconds to let in-flight requests finish after SIGTERM. Default 30.
     pub shutdown_grace_secs: u64,
+    /// How long `/readyz` waits for the backend's ping before answering 503, in
+    /// milliseconds. Default 2000.
+    pub readiness_timeout_ms: u64,
+    /// A client must send a request's whole head within this many milliseconds of the
+    /// connection being ready for it, or the connection is closed (slow clients; also an idle
+    /// kept-alive connection). Default 10000.
+    pub header_read_timeout_ms: u64,
+    /// Most open connections; one more is closed at once. Default 1024.
+    pub max_connections: usize,
     /// When the backend cannot be opened yet (not provisioned, unreachable, the identity not
     /// yet allowed), serve anyway: `/healthz` answers, `/readyz` and every request are 503
     /// with the reason, and the backend is opened again in the background until it opens.
@@ -129,6 +138,9 @@ impl Default for ServerConfig {
             body_limit_bytes: 4 << 20,
             request_timeout_secs: 30,
             shutdown_grace_secs: 30,
+            readiness_timeout_ms: 2000,
+            header_read_timeout_ms: 10_000,
+            max_connections: 1024,
             wait_for_backend: false,
             auth: AuthConfig::default(),
             tls: None,

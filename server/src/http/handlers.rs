@@ -339,10 +339,14 @@ pub async fn export(
     RawQuery(raw): RawQuery,
 ) -> ApiResult<Json<ExportResponse>> {
     let q: ExportQuery = query(raw)?;
+    if q.page_size == Some(0) {
+        return Err(kv_core::Error::invalid("page_size must be at least 1").into());
+    }
+    // As for scans: a hint, at most 1000.
     let page_size = q
         .page_size
         .unwrap_or(kv_core::limits::DEFAULT_PAGE_SIZE)
-        .clamp(1, kv_core::limits::MAX_PAGE_SIZE);
+        .min(kv_core::limits::MAX_PAGE_SIZE);
     let page = state
         .store
         .export_page(q.page_token.as_deref(), page_size)
@@ -369,7 +373,19 @@ pub async fn healthz() -> &'static str {
 
 /// `GET /readyz`: the backend answers.
 pub async fn readyz(State(state): State<AppState>) -> ApiResult<&'static str> {
-    state.store.ping().await?;
+    match tokio::time::timeout(state.readiness_timeout, state.store.ping()).await {
+        Ok(ping) => ping?,
+        Err(_) => {
+            return Err(ApiError::new(
+                StatusCode::SERVICE_UNAVAILABLE,
+                "unavailable",
+                format!(
+                    "the backend did not answer a ping within {} ms (server.readiness_timeout_ms)",
+                    state.readiness_timeout.as_millis()
+                ),
+            ));
+        }
+    }
     Ok("ready\n")
 }
 

@@ -2,6 +2,7 @@
 
 mod auth;
 mod error;
+mod guard;
 mod handlers;
 pub mod path;
 
@@ -16,7 +17,6 @@ use axum::middleware;
 use axum::routing::get;
 use kv_core::{Error, KvStore, Result};
 use metrics_exporter_prometheus::PrometheusHandle;
-use tower_http::timeout::TimeoutLayer;
 
 pub use auth::Tokens;
 pub use error::{ApiError, ErrorBody, ErrorDetail};
@@ -30,6 +30,8 @@ pub struct AppState {
     pub store: Arc<dyn KvStore>,
     /// The Prometheus recorder's handle, when metrics are on.
     pub metrics: Option<PrometheusHandle>,
+    /// How long `/readyz` waits for the backend before it answers 503.
+    pub readiness_timeout: Duration,
 }
 
 impl std::fmt::Debug for AppState {
@@ -37,6 +39,7 @@ impl std::fmt::Debug for AppState {
         f.debug_struct("AppState")
             .field("store", &self.store)
             .field("metrics", &self.metrics.is_some())
+            .field("readiness_timeout", &self.readiness_timeout)
             .finish()
     }
 }
@@ -49,7 +52,11 @@ pub fn router(
     tokens: Tokens,
     config: &ServerConfig,
 ) -> Router {
-    let state = AppState { store, metrics };
+    let state = AppState {
+        store,
+        metrics,
+        readiness_timeout: Duration::from_millis(config.readiness_timeout_ms),
+    };
     let protected = Router::new()
         // One wildcard route: partitions and keys are parsed from the raw path (see
         // `handlers::target`), since any byte may appear in them.
@@ -70,9 +77,14 @@ pub fn router(
         .merge(protected)
         .fallback(handlers::fallback)
         .layer(DefaultBodyLimit::max(config.body_limit_bytes))
-        .layer(TimeoutLayer::with_status_code(
-            axum::http::StatusCode::GATEWAY_TIMEOUT,
+        .layer(middleware::from_fn_with_state(
             Duration::from_secs(config.request_timeout_secs),
+            guard::deadline,
+        ))
+        .layer(middleware::from_fn(guard::json_errors))
+        .layer(middleware::from_fn_with_state(
+            config.body_limit_bytes,
+            guard::refuse_oversized,
         ))
         .with_state(state)
 }
@@ -98,9 +110,20 @@ pub async fn serve(
         .set_nonblocking(true)
         .map_err(|e| io("listen", e))?;
     let app = router.into_make_service();
+    let limit = guard::ConnectionLimit::new(
+        axum_server::accept::DefaultAcceptor::new(),
+        config.max_connections,
+    );
+    let mut server = axum_server::from_tcp(listener).map_err(|e| io("listen", e))?;
+    // Slow or idle clients: the request head must arrive within the header timeout (which
+    // also ends a kept-alive connection that idles that long).
+    server
+        .http_builder()
+        .http1()
+        .header_read_timeout(Duration::from_millis(config.header_read_timeout_ms));
     match &config.tls {
-        None => axum_server::from_tcp(listener)
-            .map_err(|e| io("listen", e))?
+        None => server
+            .acceptor(limit)
             .handle(handle)
             .serve(app)
             .await
@@ -118,8 +141,8 @@ pub async fn serve(
                         ),
                         source: Some(Box::new(e)),
                     })?;
-            axum_server::from_tcp_rustls(listener, rustls)
-                .map_err(|e| io("listen", e))?
+            server
+                .acceptor(axum_server::tls_rustls::RustlsAcceptor::new(rustls).acceptor(limit))
                 .handle(handle)
                 .serve(app)
                 .await
