@@ -331,6 +331,7 @@ macro_rules! for_each_behaviour {
             scan_pages_concatenate_to_the_full_scan,
             scan_resumes_exactly_after_the_page_token,
             scan_rejects_a_malformed_page_token,
+            a_page_token_resumes_only_its_own_scan,
             partitions_are_isolated,
             the_page_that_reaches_the_limit_carries_no_token,
             scan_bounds_of_the_largest_key_size_work,

@@ -321,10 +321,14 @@ impl KvStore for Buggy {
             Bug::TokenOnTheLimitPage
                 if page.next_page_token.is_none() && page.entries.len() == r.page_limit() =>
             {
-                let unlimited = ScanRequest::new(&ScanOptions {
-                    reverse: r.reverse(),
-                    ..ScanOptions::new().with_page_size(r.page_limit())
-                })?;
+                // The same scan without its limit (the behaviour scans a whole partition).
+                let unlimited = ScanRequest::for_partition(
+                    p.as_bytes(),
+                    &ScanOptions {
+                        reverse: r.reverse(),
+                        ..ScanOptions::new().with_page_size(r.page_limit())
+                    },
+                )?;
                 page.next_page_token = unlimited.page(page.entries.clone(), true)?.next_page_token;
             }
             Bug::VolatileVersions => {

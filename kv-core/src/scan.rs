@@ -203,6 +203,33 @@ pub struct ScanRequest {
     reverse: bool,
     page_limit: usize,
     remaining: Option<u64>,
+    /// What a page token of this scan is bound to: a digest of the partition and the bounds.
+    scope: u32,
+}
+
+/// The digest a page token carries: the partition and the scan's own bounds (before any
+/// token), so that a token only resumes the scan that produced it.
+fn scope(partition: &[u8], range: &KeyRange) -> u32 {
+    let mut h = crc32fast::Hasher::new();
+    h.update(b"metakv-scan-scope");
+    h.update(&(partition.len() as u32).to_be_bytes());
+    h.update(partition);
+    for bound in [&range.lower, &range.upper] {
+        match bound {
+            Bound::Unbounded => h.update(&[0]),
+            Bound::Included(k) => {
+                h.update(&[1]);
+                h.update(&(k.len() as u32).to_be_bytes());
+                h.update(k);
+            }
+            Bound::Excluded(k) => {
+                h.update(&[2]);
+                h.update(&(k.len() as u32).to_be_bytes());
+                h.update(k);
+            }
+        }
+    }
+    h.finalize()
 }
 
 impl ScanRequest {
@@ -210,6 +237,13 @@ impl ScanRequest {
     /// page size, a well-formed page token of the same direction) and resolves them into a
     /// range.
     pub fn new(options: &ScanOptions) -> Result<Self> {
+        Self::for_partition(&[], options)
+    }
+
+    /// As [`ScanRequest::new`], for a scan of `partition`: its page tokens resume only a scan
+    /// of the same partition with the same bounds and direction (another one is refused with
+    /// `InvalidArgument`). [`crate::scan_page`] uses this.
+    pub fn for_partition(partition: &[u8], options: &ScanOptions) -> Result<Self> {
         for (name, bound) in [
             ("prefix", &options.prefix),
             ("start", &options.start),
@@ -253,12 +287,18 @@ impl ScanRequest {
             range.lower_upper(Bound::Excluded(end.clone()));
         }
 
+        let scope = scope(partition, &range);
         let mut remaining = options.limit.map(|l| l as u64);
         if let Some(token) = &options.page_token {
             let cursor = PageCursor::decode(token)?;
             if cursor.reverse != options.reverse {
                 return Err(Error::invalid(
                     "page token belongs to a scan in the other direction",
+                ));
+            }
+            if cursor.scope != scope {
+                return Err(Error::invalid(
+                    "page token belongs to another scan (another partition or other bounds); pass the options of the scan that returned it",
                 ));
             }
             if cursor.reverse {
@@ -280,6 +320,7 @@ impl ScanRequest {
             reverse: options.reverse,
             page_limit,
             remaining,
+            scope,
         })
     }
 
@@ -324,6 +365,7 @@ impl ScanRequest {
                 PageCursor {
                     reverse: self.reverse,
                     remaining,
+                    scope: self.scope,
                     last_key: last.key.as_bytes().to_vec(),
                 }
                 .encode(),
@@ -355,15 +397,27 @@ pub struct ScanPage {
 }
 
 /// What a page token holds. Opaque to callers: URL-safe base64 of a format byte, flags, the
-/// remaining limit, the last key and a CRC-32 that rejects damaged or invented tokens.
+/// remaining limit, the scope (a digest of the partition and bounds), the last key and a
+/// CRC-32, salted with the token's kind, that rejects damaged or invented tokens and export
+/// tokens.
 #[derive(Debug, Clone, PartialEq, Eq)]
 struct PageCursor {
     reverse: bool,
     remaining: Option<u64>,
+    scope: u32,
     last_key: Vec<u8>,
 }
 
-const TOKEN_FORMAT: u8 = 1;
+/// Format 2: with the scope (format 1 had none, and is refused).
+const TOKEN_FORMAT: u8 = 2;
+const TOKEN_SALT: &[u8] = b"metakv-scan-token";
+
+fn token_crc(body: &[u8]) -> u32 {
+    let mut h = crc32fast::Hasher::new();
+    h.update(TOKEN_SALT);
+    h.update(body);
+    h.finalize()
+}
 const FLAG_REVERSE: u8 = 1;
 const FLAG_REMAINING: u8 = 2;
 
@@ -377,8 +431,9 @@ impl PageCursor {
             raw[1] |= FLAG_REMAINING;
             raw.extend_from_slice(&r.to_be_bytes());
         }
+        raw.extend_from_slice(&self.scope.to_be_bytes());
         raw.extend_from_slice(&self.last_key);
-        let crc = crc32fast::hash(&raw);
+        let crc = token_crc(&raw);
         raw.extend_from_slice(&crc.to_be_bytes());
         URL_SAFE_NO_PAD.encode(raw)
     }
@@ -386,11 +441,11 @@ impl PageCursor {
     fn decode(token: &str) -> Result<Self> {
         let bad = || Error::invalid("malformed page token");
         let raw = URL_SAFE_NO_PAD.decode(token).map_err(|_| bad())?;
-        if raw.len() < 2 + 1 + 4 {
+        if raw.len() < 2 + 4 + 1 + 4 {
             return Err(bad());
         }
         let (body, crc) = raw.split_at(raw.len() - 4);
-        if crc32fast::hash(body).to_be_bytes() != crc {
+        if token_crc(body).to_be_bytes() != crc {
             return Err(bad());
         }
         let (format, flags, mut rest) = (body[0], body[1], &body[2..]);
@@ -404,12 +459,14 @@ impl PageCursor {
         } else {
             None
         };
+        let (scope, rest) = rest.split_at_checked(4).ok_or_else(bad)?;
         if rest.is_empty() || rest.len() > MAX_KEY_LEN {
             return Err(bad());
         }
         Ok(Self {
             reverse: flags & FLAG_REVERSE != 0,
             remaining,
+            scope: u32::from_be_bytes(scope.try_into().map_err(|_| bad())?),
             last_key: rest.to_vec(),
         })
     }
@@ -533,16 +590,50 @@ mod tests {
         );
     }
 
+    #[test]
+    fn a_token_resumes_only_the_scan_that_returned_it() {
+        let entry = |k: &[u8]| Entry {
+            key: crate::Key::new(k).unwrap(),
+            value: crate::Value::default(),
+            version: crate::Version::new("v").unwrap(),
+        };
+        let options = ScanOptions::new()
+            .with_prefix(b"a".to_vec())
+            .with_page_size(1);
+        let req = ScanRequest::for_partition(b"p1", &options).unwrap();
+        let token = req
+            .page(vec![entry(b"ab")], true)
+            .unwrap()
+            .next_page_token
+            .unwrap();
+        let resume = |partition: &[u8], o: ScanOptions| {
+            ScanRequest::for_partition(partition, &o.with_page_token(token.clone()))
+        };
+        assert!(resume(b"p1", options.clone()).is_ok());
+        let err = resume(b"p2", options.clone()).unwrap_err();
+        assert!(err.to_string().contains("another scan"), "{err}");
+        assert!(resume(b"p1", ScanOptions::new().with_prefix(b"b".to_vec())).is_err());
+        assert!(resume(b"p1", ScanOptions::new().with_start(b"a".to_vec())).is_err());
+        // Neither is an export's token a scan's, nor the other way round.
+        assert!(crate::export_token::decode(&token).is_err());
+        let p = crate::Partition::try_from("p1").unwrap();
+        let k = crate::Key::try_from("ab").unwrap();
+        let export = crate::export_token::encode(&p, &k);
+        assert!(
+            ScanRequest::for_partition(b"p1", &options.clone().with_page_token(export)).is_err()
+        );
+    }
+
     proptest! {
         #[test]
-        fn tokens_round_trip(reverse: bool, remaining: Option<u64>, key in proptest::collection::vec(any::<u8>(), 1..=MAX_KEY_LEN)) {
-            let cursor = PageCursor { reverse, remaining, last_key: key };
+        fn tokens_round_trip(reverse: bool, remaining: Option<u64>, scope: u32, key in proptest::collection::vec(any::<u8>(), 1..=MAX_KEY_LEN)) {
+            let cursor = PageCursor { reverse, remaining, scope, last_key: key };
             prop_assert_eq!(PageCursor::decode(&cursor.encode()).unwrap(), cursor);
         }
 
         #[test]
         fn damaged_tokens_are_rejected(key in proptest::collection::vec(any::<u8>(), 1..64), flip in 0usize..64) {
-            let token = PageCursor { reverse: false, remaining: None, last_key: key }.encode();
+            let token = PageCursor { reverse: false, remaining: None, scope: 7, last_key: key }.encode();
             let mut raw = URL_SAFE_NO_PAD.decode(&token).unwrap();
             let i = flip % raw.len();
             raw[i] ^= 0x01;

@@ -134,7 +134,7 @@ pub async fn scan_page<S: KvStore + ?Sized>(
     partition: &Partition,
     options: &ScanOptions,
 ) -> Result<ScanPage> {
-    let request = ScanRequest::new(options)?;
+    let request = ScanRequest::for_partition(partition.as_bytes(), options)?;
     if request.is_empty() {
         return Ok(request.empty_page());
     }
@@ -149,6 +149,14 @@ pub mod export_token {
 
     use crate::{Error, Key, Partition, Result};
 
+    /// The CRC-32 of a token, salted with its kind: a scan's page token is not an export's.
+    fn salted_crc(body: &[u8]) -> u32 {
+        let mut h = crc32fast::Hasher::new();
+        h.update(b"metakv-export-token");
+        h.update(body);
+        h.finalize()
+    }
+
     /// The token that resumes after `key` of `partition`.
     pub fn encode(partition: &Partition, key: &Key) -> String {
         let p = partition.as_bytes();
@@ -156,7 +164,7 @@ pub mod export_token {
         raw.extend_from_slice(&(p.len() as u16).to_be_bytes());
         raw.extend_from_slice(p);
         raw.extend_from_slice(key.as_bytes());
-        let crc = crc32fast::hash(&raw);
+        let crc = salted_crc(&raw);
         raw.extend_from_slice(&crc.to_be_bytes());
         URL_SAFE_NO_PAD.encode(raw)
     }
@@ -168,7 +176,7 @@ pub mod export_token {
         let (body, crc) = raw
             .split_at_checked(raw.len().checked_sub(4).ok_or_else(bad)?)
             .ok_or_else(bad)?;
-        if crc32fast::hash(body).to_be_bytes() != crc || body.len() < 2 {
+        if salted_crc(body).to_be_bytes() != crc || body.len() < 2 {
             return Err(bad());
         }
         let plen = u16::from_be_bytes([body[0], body[1]]) as usize;

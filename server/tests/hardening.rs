@@ -340,3 +340,47 @@ async fn connections_over_the_limit_are_closed_at_once() {
     .await
     .unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_page_token_is_refused_by_another_scan_and_by_export() {
+    let base = start(memory(), ServerConfig::default());
+    let client = reqwest::Client::new();
+    for p in ["cA", "cB"] {
+        for k in ["a2V5MQ", "a2V5Mg", "a2V5Mw"] {
+            let r = client
+                .put(format!("{base}/v1/p/{p}/k/{k}"))
+                .body("v")
+                .send()
+                .await
+                .unwrap();
+            assert!(r.status().is_success());
+        }
+    }
+    let page: Json = client
+        .get(format!("{base}/v1/p/cA/k?page_size=1"))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let token = page["next_page_token"].as_str().unwrap().to_string();
+    let ok = client
+        .get(format!("{base}/v1/p/cA/k?page_size=1&page_token={token}"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(ok.status(), 200);
+    for url in [
+        format!("{base}/v1/p/cB/k?page_size=1&page_token={token}"),
+        format!("{base}/v1/p/cA/k?page_size=1&prefix=a2V5&page_token={token}"),
+        format!("{base}/v1/export?page_token={token}"),
+    ] {
+        let (status, _, error) = error_of(client.get(&url).send().await.unwrap()).await;
+        assert_eq!(
+            (status, error["code"].as_str()),
+            (400, Some("invalid_argument")),
+            "{url}"
+        );
+    }
+}

@@ -535,3 +535,32 @@ pub async fn scan_bounds_of_the_largest_key_size_work(ctx: &TestContext) {
         }
     }
 }
+
+/// A page token resumes only the scan that returned it: with another partition, other bounds
+/// or the other direction it is refused with `InvalidArgument` (it would otherwise resume
+/// after its key somewhere it was never read).
+pub async fn a_page_token_resumes_only_its_own_scan(ctx: &TestContext) {
+    let store = ctx.store();
+    let (a, b) = (ctx.partition("a"), ctx.partition("b"));
+    let keys: Vec<Vec<u8>> = (0..6u8).map(|i| vec![b'k', i]).collect();
+    fill(store, &a, &keys).await;
+    fill(store, &b, &keys).await;
+    let options = ScanOptions::new().with_prefix("k").with_page_size(2);
+    let first = kv_core::scan_page(&**store, &a, &options).await.unwrap();
+    let token = first.next_page_token.expect("more pages");
+    let resumed = kv_core::scan_page(&**store, &a, &options.clone().with_page_token(&token))
+        .await
+        .unwrap();
+    assert_eq!(keys_of(&resumed.entries), [vec![b'k', 2], vec![b'k', 3]]);
+    for (p, o, what) in [
+        (&b, options.clone(), "another partition"),
+        (&a, ScanOptions::new().with_page_size(2), "other bounds"),
+        (&a, options.clone().with_end(vec![b'k', 4]), "another end"),
+        (&a, options.clone().reversed(), "the other direction"),
+    ] {
+        let err = kv_core::scan_page(&**store, p, &o.with_page_token(&token))
+            .await
+            .expect_err(what);
+        assert_eq!(err.kind(), ErrorKind::InvalidArgument, "{what}: {err:?}");
+    }
+}
