@@ -726,11 +726,21 @@ impl KvStore for CosmosStore {
     }
 
     async fn ping(&self) -> Result<()> {
-        self.container()?
-            .read(None)
-            .await
-            .map(|_| ())
-            .map_err(|e| map(e, "reading the container", false))
+        match self.container()?.read(None).await {
+            Ok(_) => Ok(()),
+            Err(e) => match classify_error(e, "reading the container", false) {
+                // The container is gone (deleted, or an emulator restarted empty).
+                Outcome::Absent => Err(Error::NotProvisioned {
+                    message: "cosmos db: the container does not exist (any more); run `metakv provision` (with an account key), install the Helm chart with provisioning on, or create it with ARM/Bicep".into(),
+                    source: None,
+                }),
+                Outcome::ConditionFailed => Err(Error::Backend {
+                    message: "cosmos db: unexpected conflict reading the container".into(),
+                    source: None,
+                }),
+                Outcome::Error(e) => Err(e),
+            },
+        }
     }
 
     async fn close(&self) -> Result<()> {

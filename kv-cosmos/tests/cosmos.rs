@@ -103,3 +103,31 @@ fn secrets_never_print() {
     let cfg = common::config("https://127.0.0.1:1/".into(), "x");
     assert!(!format!("{cfg:?}").contains(common::EMULATOR_KEY));
 }
+
+/// A container that disappears under an open store (deleted, or the emulator restarted
+/// empty) makes `ping` — the server's readiness — `NotProvisioned` with the remedy, not an
+/// internal "not found".
+#[tokio::test]
+async fn a_container_deleted_under_an_open_store_is_not_provisioned() {
+    let Some(endpoint) = emulator() else {
+        return;
+    };
+    let cfg = common::config(
+        endpoint.clone(),
+        &format!("gone-{:08x}", std::process::id()),
+    );
+    let store = CosmosStore::open(cfg.clone()).await.unwrap();
+    store.ping().await.unwrap();
+    let deleted = http()
+        .delete(format!(
+            "{endpoint}dbs/{}/colls/{}",
+            cfg.database, cfg.container
+        ))
+        .send()
+        .await
+        .unwrap();
+    assert!(deleted.status().is_success(), "{}", deleted.status());
+    let err = store.ping().await.unwrap_err();
+    assert_eq!(err.kind(), ErrorKind::NotProvisioned, "{err:?}");
+    assert!(err.to_string().contains("metakv provision"), "{err}");
+}

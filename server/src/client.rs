@@ -101,10 +101,14 @@ async fn status_error(response: reqwest::Response) -> Error {
         .and_then(|v| v.parse::<u64>().ok())
         .map(Duration::from_secs);
     let body: Option<ErrorBody> = response.json().await.ok();
-    let (message, index) = body.map_or((status.to_string(), None), |b| {
-        (b.error.message, b.error.index)
+    let (message, index, code) = body.map_or((status.to_string(), None, String::new()), |b| {
+        (b.error.message, b.error.index, b.error.code)
     });
     match status {
+        StatusCode::SERVICE_UNAVAILABLE if code == "not_provisioned" => Error::NotProvisioned {
+            message,
+            source: None,
+        },
         StatusCode::BAD_REQUEST => Error::invalid(message),
         StatusCode::PAYLOAD_TOO_LARGE => Error::InvalidArgument {
             message,

@@ -384,3 +384,69 @@ async fn a_page_token_is_refused_by_another_scan_and_by_export() {
         );
     }
 }
+
+/// A store whose table is gone.
+#[derive(Debug)]
+struct Unprovisioned;
+
+fn gone() -> kv_core::Error {
+    kv_core::Error::NotProvisioned {
+        message: "table t does not exist; run `metakv provision`".into(),
+        source: None,
+    }
+}
+
+#[async_trait]
+impl KvStore for Unprovisioned {
+    async fn get(&self, _: &Partition, _: &Key) -> Result<Option<Versioned>> {
+        Err(gone())
+    }
+    async fn put(&self, _: &Partition, _: &Key, _: &Value, _: &Condition) -> Result<Written> {
+        Err(gone())
+    }
+    async fn delete(&self, _: &Partition, _: &Key, _: &DeleteCondition) -> Result<bool> {
+        Err(gone())
+    }
+    async fn scan_page(&self, _: &Partition, _: &ScanRequest) -> Result<ScanPage> {
+        Err(gone())
+    }
+    async fn batch(&self, _: &Partition, _: &Batch) -> Result<Vec<Option<Version>>> {
+        Err(gone())
+    }
+    async fn delete_partition(&self, _: &Partition) -> Result<()> {
+        Err(gone())
+    }
+    async fn export_page(&self, _: Option<&str>, _: usize) -> Result<ExportPage> {
+        Err(gone())
+    }
+    async fn ping(&self) -> Result<()> {
+        Err(gone())
+    }
+    async fn close(&self) -> Result<()> {
+        Ok(())
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_missing_table_is_503_not_provisioned_with_the_remedy() {
+    let base = start(Arc::new(Unprovisioned), ServerConfig::default());
+    for path in ["/readyz", "/v1/p/cA/k/a2V5"] {
+        let (status, _, error) =
+            error_of(reqwest::get(format!("{base}{path}")).await.unwrap()).await;
+        assert_eq!(
+            (status, error["code"].as_str()),
+            (503, Some("not_provisioned")),
+            "{path}"
+        );
+        assert!(
+            error["message"]
+                .as_str()
+                .unwrap()
+                .contains("metakv provision")
+        );
+    }
+    // The client maps it back.
+    let client = metakv::HttpStore::new(&base, None).unwrap();
+    let err = client.ping().await.unwrap_err();
+    assert_eq!(err.kind(), kv_core::ErrorKind::NotProvisioned, "{err:?}");
+}

@@ -16,8 +16,9 @@ pub struct ErrorBody {
 /// What went wrong.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct ErrorDetail {
-    /// Stable code: `invalid_argument`, `unauthorized`, `not_found`, `condition_failed`,
-    /// `too_large`, `throttled`, `unavailable`, `outcome_unknown`, `internal`.
+    /// Stable code: `invalid_argument`, `unauthorized`, `not_found`, `method_not_allowed`,
+    /// `condition_failed`, `too_large`, `throttled`, `unavailable`, `not_provisioned`,
+    /// `outcome_unknown`, `internal`.
     pub code: String,
     /// Human-readable; never contains secrets.
     pub message: String,
@@ -71,10 +72,10 @@ impl From<Error> for ApiError {
             ErrorKind::ConditionFailed => (StatusCode::PRECONDITION_FAILED, "condition_failed"),
             ErrorKind::Throttled => (StatusCode::TOO_MANY_REQUESTS, "throttled"),
             ErrorKind::OutcomeUnknown => (StatusCode::GATEWAY_TIMEOUT, "outcome_unknown"),
-            ErrorKind::Unavailable
-            | ErrorKind::Unauthorized
-            | ErrorKind::NotProvisioned
-            | ErrorKind::Closed => (StatusCode::SERVICE_UNAVAILABLE, "unavailable"),
+            ErrorKind::NotProvisioned => (StatusCode::SERVICE_UNAVAILABLE, "not_provisioned"),
+            ErrorKind::Unavailable | ErrorKind::Unauthorized | ErrorKind::Closed => {
+                (StatusCode::SERVICE_UNAVAILABLE, "unavailable")
+            }
             _ => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         };
         if status.is_server_error() {
