@@ -245,6 +245,24 @@ impl Error {
         }
     }
 
+    /// This error and its causes in one line, `message: cause: cause`, each cause once (one
+    /// whose text the line already holds is left out): for HTTP answers and logs, where a
+    /// refused connection, an unknown host and a bad password must not look the same. Causes
+    /// are the database clients' own errors, which carry no secrets.
+    pub fn with_causes(&self) -> String {
+        let mut line = self.to_string();
+        let mut source = std::error::Error::source(self);
+        while let Some(cause) = source {
+            let text = cause.to_string();
+            if !text.is_empty() && !line.contains(&text) {
+                line.push_str(": ");
+                line.push_str(&text);
+            }
+            source = cause.source();
+        }
+        line
+    }
+
     /// The failing batch index of a `ConditionFailed` error.
     pub fn batch_index(&self) -> Option<usize> {
         match self {
@@ -308,5 +326,22 @@ mod tests {
                 .to_string()
                 .contains("`database.type`")
         );
+    }
+}
+
+#[cfg(test)]
+mod chain_tests {
+    use super::*;
+
+    #[test]
+    fn causes_are_joined_once_each() {
+        let io = std::io::Error::new(std::io::ErrorKind::ConnectionRefused, "Connection refused");
+        let e = Error::unavailable("postgres failed while connecting", io);
+        assert_eq!(
+            e.with_causes(),
+            "database unavailable: postgres failed while connecting: Connection refused"
+        );
+        let plain = Error::invalid("bad");
+        assert_eq!(plain.with_causes(), plain.to_string());
     }
 }

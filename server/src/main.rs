@@ -264,7 +264,7 @@ async fn serve(mut config: Config, listen: Option<std::net::SocketAddr>) -> kv_c
     let store: Arc<dyn kv_core::KvStore> = match metakv::open_store(&config).await {
         Ok(store) => store,
         Err(e) if config.server.wait_for_backend && metakv::pending::worth_waiting_for(&e) => {
-            tracing::warn!(error = %e, "the backend is not open; serving, not ready, until it opens (server.wait_for_backend)");
+            tracing::warn!(error = %e.with_causes(), "the backend is not open; serving, not ready, until it opens (server.wait_for_backend)");
             metakv::pending::PendingStore::open_in_background(config.clone(), &e)
         }
         Err(e) => return Err(e),

@@ -42,7 +42,7 @@ impl PendingStore {
     pub fn open_in_background(config: Config, first_error: &Error) -> Arc<Self> {
         let pending = Arc::new(PendingStore {
             store: OnceLock::new(),
-            last_error: Mutex::new(first_error.to_string()),
+            last_error: Mutex::new(first_error.with_causes()),
         });
         let opener = Arc::clone(&pending);
         tokio::spawn(async move {
@@ -56,11 +56,11 @@ impl PendingStore {
                         return;
                     }
                     Err(e) => {
-                        tracing::warn!(error = %e, "backend not open yet; retrying");
+                        tracing::warn!(error = %e.with_causes(), "backend not open yet; retrying");
                         *opener.last_error.lock().unwrap_or_else(|p| p.into_inner()) =
-                            e.to_string();
+                            e.with_causes();
                         if !worth_waiting_for(&e) {
-                            tracing::error!(error = %e, "giving up opening the backend");
+                            tracing::error!(error = %e.with_causes(), "giving up opening the backend");
                             return;
                         }
                     }

@@ -450,3 +450,66 @@ async fn a_missing_table_is_503_not_provisioned_with_the_remedy() {
     let err = client.ping().await.unwrap_err();
     assert_eq!(err.kind(), kv_core::ErrorKind::NotProvisioned, "{err:?}");
 }
+
+/// A backend that refuses connections: every answer says why (the cause chain, here the
+/// refused connection), and the log holds one warning per error code per 10 s, not one per
+/// failed request.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn backend_errors_say_why_and_their_log_lines_are_throttled() {
+    use std::io::BufRead;
+    let dir = tempfile::tempdir().unwrap();
+    let log = dir.path().join("stderr.log");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_metakv"))
+        .args(["serve", "--listen", "127.0.0.1:0"])
+        .env_remove("METAKV_CONFIG")
+        .env("RUST_LOG", "warn")
+        .env("METAKV_DATABASE__TYPE", "postgres")
+        // Port 1: nothing listens there.
+        .env(
+            "METAKV_DATABASE__POSTGRES__URL",
+            "postgres://metakv@127.0.0.1:1/metakv",
+        )
+        .env("METAKV_DATABASE__POSTGRES__CONNECT_TIMEOUT_MS", "500")
+        .env("METAKV_SERVER__WAIT_FOR_BACKEND", "true")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    let mut line = String::new();
+    std::io::BufReader::new(child.stdout.take().unwrap())
+        .read_line(&mut line)
+        .unwrap();
+    let base = line
+        .trim()
+        .strip_prefix("metakv listening on ")
+        .unwrap()
+        .to_string();
+    let client = reqwest::Client::new();
+    for _ in 0..40 {
+        let r = client
+            .get(format!("{base}/v1/p/cA/k/a2V5"))
+            .send()
+            .await
+            .unwrap();
+        let (status, _, error) = error_of(r).await;
+        assert_eq!(status, 503);
+        let message = error["message"].as_str().unwrap();
+        assert!(
+            message.contains("Connection refused"),
+            "the cause is in the answer: {message}"
+        );
+    }
+    let _ = std::process::Command::new("kill")
+        .args(["-TERM", &child.id().to_string()])
+        .status();
+    let _ = child.wait();
+    let text = std::fs::read_to_string(&log).unwrap();
+    let warnings = text
+        .lines()
+        .filter(|l| l.contains("request failed"))
+        .count();
+    assert!(
+        (1..=2).contains(&warnings),
+        "40 failed requests, {warnings} warnings:\n{text}"
+    );
+}

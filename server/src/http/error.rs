@@ -78,15 +78,53 @@ impl From<Error> for ApiError {
             }
             _ => (StatusCode::INTERNAL_SERVER_ERROR, "internal"),
         };
+        let message = e.with_causes();
+        metrics::counter!("metakv_http_errors_total", "code" => code).increment(1);
         if status.is_server_error() {
-            tracing::warn!(error = %e, kind = %e.kind(), "request failed");
+            log_backend_error(code, &message);
         }
         Self {
             status,
             code,
-            message: e.to_string(),
+            message,
             index: e.batch_index(),
             retry_after: e.retry_after(),
+        }
+    }
+}
+
+/// At most one warning per error code every [`LOG_EVERY`]: an outage must not write a line per
+/// failed request (`metakv_http_errors_total{code}` counts every one). The next warning says
+/// how many were left out; those are logged at debug level.
+const LOG_EVERY: std::time::Duration = std::time::Duration::from_secs(10);
+
+fn log_backend_error(code: &'static str, message: &str) {
+    use std::collections::HashMap;
+    use std::sync::Mutex;
+    use std::time::Instant;
+    static LAST: Mutex<Option<HashMap<&'static str, (Instant, u64)>>> = Mutex::new(None);
+    let mut last = LAST.lock().unwrap_or_else(|e| e.into_inner());
+    let seen = last.get_or_insert_with(HashMap::new);
+    let now = Instant::now();
+    match seen.get_mut(code) {
+        Some((at, suppressed)) if now.duration_since(*at) < LOG_EVERY => {
+            *suppressed += 1;
+            tracing::debug!(error = %message, code, "request failed");
+        }
+        entry => {
+            let suppressed = entry.map_or(0, |(_, n)| *n);
+            seen.insert(code, (now, 0));
+            tracing::warn!(
+                error = %message,
+                code,
+                suppressed,
+                "request failed{}",
+                if suppressed > 0 {
+                    format!(" ({suppressed} more with this code in the last {} s, not logged)", LOG_EVERY.as_secs())
+                } else {
+                    String::new()
+                }
+            );
         }
     }
 }
