@@ -513,3 +513,74 @@ async fn backend_errors_say_why_and_their_log_lines_are_throttled() {
         "40 failed requests, {warnings} warnings:\n{text}"
     );
 }
+
+/// Every route and method of the OpenAPI document (the router serves exactly those) refuses a
+/// request without a token when tokens are configured, except the two health checks; with the
+/// token, none answers 401.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_route_but_the_health_checks_needs_the_token() {
+    let config = ServerConfig::default();
+    let router = http::router(
+        memory(),
+        None,
+        Tokens::new(vec![kv_core::Secret::new("the-token")]),
+        &config,
+    );
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let base = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        http::serve(listener, router, &config, std::future::pending())
+            .await
+            .unwrap()
+    });
+    let spec: Json =
+        serde_json::from_str(include_str!("../openapi.json")).expect("the OpenAPI document");
+    let client = reqwest::Client::new();
+    let mut checked = 0;
+    for (path, ops) in spec["paths"].as_object().unwrap() {
+        let url = format!(
+            "{base}{}",
+            path.replace("{partition}", "cA").replace("{key}", "a2V5")
+        );
+        for method in ops.as_object().unwrap().keys() {
+            let Ok(method) = reqwest::Method::from_bytes(method.to_uppercase().as_bytes()) else {
+                continue;
+            };
+            let open = matches!(path.as_str(), "/healthz" | "/readyz");
+            let anonymous = client.request(method.clone(), &url).send().await.unwrap();
+            if open {
+                assert_eq!(anonymous.status(), 200, "{method} {path} is open");
+            } else {
+                let (status, _, error) = error_of(anonymous).await;
+                assert_eq!(
+                    (status, error["code"].as_str()),
+                    (401, Some("unauthorized")),
+                    "{method} {path}"
+                );
+            }
+            let wrong = client
+                .request(method.clone(), &url)
+                .bearer_auth("not-the-token")
+                .send()
+                .await
+                .unwrap();
+            assert_eq!(
+                wrong.status() == 401,
+                !open,
+                "{method} {path} with a wrong token"
+            );
+            let with = client
+                .request(method.clone(), &url)
+                .bearer_auth("the-token")
+                .send()
+                .await
+                .unwrap();
+            assert_ne!(with.status(), 401, "{method} {path} with the token");
+            checked += 1;
+        }
+    }
+    assert!(
+        checked >= 10,
+        "only {checked} routes in the OpenAPI document"
+    );
+}
