@@ -15,6 +15,7 @@ source scripts/lib/cosmos.sh
 source scripts/lib/containers.sh
 source scripts/lib/helm.sh
 source scripts/lib/kube.sh
+source scripts/lib/schemathesis.sh
 
 step() { printf '\n==> %s\n' "$*"; }
 
@@ -52,6 +53,10 @@ step "the Helm chart (lint, render, validate, assertions; installed into the API
 install_helm
 install_chart_test_tools
 run_chart_tests
+
+step "schemathesis against the server's OpenAPI (auth on, all checks)"
+install_schemathesis
+run_schemathesis target/debug/metakv
 
 if [ "$KV_TEST_MODE" != skipped ]; then
   step "building the metakv image from the Dockerfile"
