@@ -1,17 +1,18 @@
 //! The metakv conformance suite: the contract (`CONTRACT.md`) made executable.
 //!
 //! Every behaviour is a `pub async fn` in [`behaviours`] taking a [`TestContext`], named as a
-//! sentence. [`suite!`] expands to one `#[tokio::test]` per behaviour for a driver, so a
-//! driver's whole conformance test is:
+//! sentence. [`suite!`] expands to the `main` of a test binary with one test per behaviour
+//! (on `libtest-mimic`), so a driver's whole conformance test is:
 //!
 //! ```ignore
-//! // kv-foo/tests/conformance.rs
+//! // kv-foo/tests/conformance.rs, declared in Cargo.toml with `harness = false`
 //! kv_conformance::suite!(kv_foo::testing::fixture);
 //! ```
 //!
 //! where `fixture` is an `async fn() -> Option<Arc<dyn Fixture>>` that returns `None` (after
-//! [`endpoint`] printed why) when the backend is not there. With `KV_TEST_MODE=required` a
-//! missing or unreachable backend fails the tests instead (CI sets it).
+//! [`endpoint`] printed why) when the backend is not there: every behaviour is then reported
+//! ignored, never passed. With `KV_TEST_MODE=required` a missing or unreachable backend fails
+//! the tests instead (CI sets it).
 //!
 //! # Contract
 //!
