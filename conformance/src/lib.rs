@@ -1,4 +1,4 @@
-//! The metakv conformance suite: the contract (`CONTRACT.md`) made executable.
+//! The metakv conformance suite: the contract (`docs/CONTRACT.md`) made executable.
 //!
 //! Every behaviour is a `pub async fn` in [`behaviours`] taking a [`TestContext`], named as a
 //! sentence. [`suite!`] expands to the `main` of a test binary with one test per behaviour
@@ -16,7 +16,7 @@
 //!
 //! # Contract
 //!
-//! The behaviours cover the whole of `CONTRACT.md`: limits at and one byte over each bound;
+//! The behaviours cover the whole of `docs/CONTRACT.md`: limits at and one byte over each bound;
 //! binary round trips; every condition against every state of a key; versions (fresh on every
 //! write, equal between write and read); scan order, bounds, limits, reverse and page tokens;
 //! partition isolation; atomic batches; `delete_partition` and export; concurrency

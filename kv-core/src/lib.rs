@@ -4,7 +4,7 @@
 //!
 //! # Contract
 //!
-//! Every driver has exactly these semantics (the full text is `CONTRACT.md`; the
+//! Every driver has exactly these semantics (the full text is `docs/CONTRACT.md`; the
 //! `kv-conformance` crate makes it executable):
 //!
 //! - A store holds **partitions** of **entries** `key -> (value, version)`. Partition names,
