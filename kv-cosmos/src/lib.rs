@@ -4,7 +4,7 @@
 //!
 //! # Contract
 //!
-//! `CosmosStore` implements the whole `KvStore` contract (`CONTRACT.md`) and passes the
+//! `CosmosStore` implements the whole `KvStore` contract (`docs/CONTRACT.md`) and passes the
 //! conformance suite against `@vercel/cosmosdb-server` (started by `scripts/test.sh` through
 //! `scripts/cosmos-emulator/launch.js`, which restores the real service's behaviour where that
 //! server differs):

@@ -4,7 +4,7 @@
 //!
 //! # Contract
 //!
-//! `DynamoStore` implements the whole `KvStore` contract (`CONTRACT.md`) and passes the
+//! `DynamoStore` implements the whole `KvStore` contract (`docs/CONTRACT.md`) and passes the
 //! conformance suite against DynamoDB Local and against moto:
 //!
 //! - Layout: one table (default `metakv`), binary hash key `p` (partition), binary range key `k`

@@ -4,7 +4,7 @@
 //!
 //! # Contract
 //!
-//! `LocalStore` implements the whole `KvStore` contract (`CONTRACT.md`) and passes the
+//! `LocalStore` implements the whole `KvStore` contract (`docs/CONTRACT.md`) and passes the
 //! conformance suite:
 //!
 //! - Layout: one table, row key `u16 partition length ‖ partition ‖ key`, row value

@@ -3,7 +3,7 @@
 //!
 //! # Contract
 //!
-//! `PostgresStore` implements the whole `KvStore` contract (`CONTRACT.md`) and passes the
+//! `PostgresStore` implements the whole `KvStore` contract (`docs/CONTRACT.md`) and passes the
 //! conformance suite against a real PostgreSQL:
 //!
 //! - Layout: one table (default `public.metakv`): `partition bytea, key bytea, value bytea,
