@@ -17,6 +17,24 @@ pub fn unb64(text: &str, what: &str) -> kv_core::Result<Vec<u8>> {
         .map_err(|_| kv_core::Error::invalid(format!("`{what}` is not standard base64")))
 }
 
+/// Decodes a scan bound from a query string: standard base64 (where a form-decoded `+` may
+/// have become a space), or URL-safe base64; padding optional.
+pub fn unb64_query(text: &str, what: &str) -> kv_core::Result<Vec<u8>> {
+    use base64::Engine as _;
+    use base64::engine::{DecodePaddingMode, GeneralPurpose, GeneralPurposeConfig};
+    let lenient =
+        GeneralPurposeConfig::new().with_decode_padding_mode(DecodePaddingMode::Indifferent);
+    let standard = GeneralPurpose::new(&base64::alphabet::STANDARD, lenient);
+    let url_safe = GeneralPurpose::new(&base64::alphabet::URL_SAFE, lenient);
+    let text = text.replace(' ', "+");
+    standard
+        .decode(&text)
+        .or_else(|_| url_safe.decode(&text))
+        .map_err(|_| {
+            kv_core::Error::invalid(format!("`{what}` is neither standard nor URL-safe base64"))
+        })
+}
+
 /// Query parameters of a scan; bounds are base64.
 #[derive(Debug, Default, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]

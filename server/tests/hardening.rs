@@ -584,3 +584,74 @@ async fn every_route_but_the_health_checks_needs_the_token() {
         "only {checked} routes in the OpenAPI document"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_conditional_get_of_the_current_version_is_304() {
+    let base = start(memory(), ServerConfig::default());
+    let client = reqwest::Client::new();
+    let url = format!("{base}/v1/p/cA/k/a2V5");
+    let put = client.put(&url).body("v").send().await.unwrap();
+    let etag = put.headers()[reqwest::header::ETAG]
+        .to_str()
+        .unwrap()
+        .to_string();
+    for tag in [
+        etag.clone(),
+        format!("W/{etag}"),
+        format!("\"other\", {etag}"),
+        "*".into(),
+    ] {
+        let r = client
+            .get(&url)
+            .header(reqwest::header::IF_NONE_MATCH, &tag)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(r.status(), 304, "{tag}");
+        assert_eq!(r.headers()[reqwest::header::ETAG], etag.as_str());
+        assert!(r.bytes().await.unwrap().is_empty());
+    }
+    let other = client
+        .get(&url)
+        .header(reqwest::header::IF_NONE_MATCH, "\"other\"")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(other.status(), 200);
+    assert_eq!(other.text().await.unwrap(), "v");
+}
+
+/// Scan bounds in a query string: standard base64 whose `+` form decoding turned into a space,
+/// and URL-safe base64, with or without padding, all mean the same bytes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn scan_bounds_accept_url_safe_base64_and_a_plus_read_as_a_space() {
+    let base = start(memory(), ServerConfig::default());
+    let client = reqwest::Client::new();
+    // Keys 0xfb 0xff (standard "+/8=", URL-safe "-_8") and 0xfb 0xef.
+    for key in ["%FB%FF", "%FB%EF"] {
+        let r = client
+            .put(format!("{base}/v1/p/cA/k/{key}"))
+            .body("v")
+            .send()
+            .await
+            .unwrap();
+        assert!(r.status().is_success());
+    }
+    for start in ["+/8=", "%2B%2F8%3D", "-_8", "-_8=", "+/8"] {
+        let page: Json = client
+            .get(format!("{base}/v1/p/cA/k?start={start}"))
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let keys: Vec<_> = page["items"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{start}: {page}"))
+            .iter()
+            .map(|i| i["key"].as_str().unwrap().to_string())
+            .collect();
+        assert_eq!(keys, ["+/8="], "start={start}");
+    }
+}

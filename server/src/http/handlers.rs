@@ -16,7 +16,7 @@ use super::error::ApiError;
 use super::path::decode_segment;
 use crate::api::{
     BatchOpJson, BatchRequest, BatchResponse, ExportItem, ExportQuery, ExportResponse, Item,
-    PutResponse, ScanQuery, ScanResponse, b64, unb64,
+    PutResponse, ScanQuery, ScanResponse, b64, unb64, unb64_query,
 };
 
 type ApiResult<T> = std::result::Result<T, ApiError>;
@@ -64,9 +64,14 @@ fn method_not_allowed() -> ApiError {
 }
 
 /// `GET /v1/p/...`: a key, or a scan.
-pub async fn on_get(state: State<AppState>, uri: Uri, query: RawQuery) -> ApiResult<Response> {
+pub async fn on_get(
+    state: State<AppState>,
+    uri: Uri,
+    headers: HeaderMap,
+    query: RawQuery,
+) -> ApiResult<Response> {
     match target(&uri)? {
-        Target::Key(p, k) => get_key(state, p, k).await,
+        Target::Key(p, k) => get_key(state, p, k, &headers).await,
         Target::Keys(p) => scan(state, p, query).await.map(IntoResponse::into_response),
         _ => Err(method_not_allowed()),
     }
@@ -176,9 +181,32 @@ fn query<T: DeserializeOwned + Default>(raw: Option<String>) -> Result<T> {
 }
 
 /// `GET /v1/p/{partition}/k/{key}`
-async fn get_key(State(state): State<AppState>, p: Partition, k: Key) -> ApiResult<Response> {
+async fn get_key(
+    State(state): State<AppState>,
+    p: Partition,
+    k: Key,
+    headers: &HeaderMap,
+) -> ApiResult<Response> {
     match state.store.get(&p, &k).await? {
         None => Err(ApiError::not_found("no such key")),
+        // A conditional GET whose `If-None-Match` names the current version (or `*`): 304,
+        // without the value, as HTTP caches expect.
+        Some(found)
+            if headers
+                .get(header::IF_NONE_MATCH)
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|v| {
+                    v.split(',').map(str::trim).any(|tag| {
+                        tag == "*" || tag.strip_prefix("W/").unwrap_or(tag) == etag(&found.version)
+                    })
+                }) =>
+        {
+            Ok((
+                StatusCode::NOT_MODIFIED,
+                [(header::ETAG, etag(&found.version))],
+            )
+                .into_response())
+        }
         Some(found) => Ok((
             [
                 (header::ETAG, etag(&found.version)),
@@ -244,7 +272,8 @@ async fn scan(
     RawQuery(raw): RawQuery,
 ) -> ApiResult<Json<ScanResponse>> {
     let q: ScanQuery = query(raw)?;
-    let bound = |v: &Option<String>, name: &str| v.as_deref().map(|b| unb64(b, name)).transpose();
+    let bound =
+        |v: &Option<String>, name: &str| v.as_deref().map(|b| unb64_query(b, name)).transpose();
     let options = ScanOptions {
         prefix: bound(&q.prefix, "prefix")?,
         start: bound(&q.start, "start")?,
