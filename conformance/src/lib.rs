@@ -384,12 +384,13 @@ fn suite_runtime() -> tokio::runtime::Runtime {
         .expect("a tokio runtime starts")
 }
 
-fn panic_text(payload: &(dyn std::any::Any + Send)) -> String {
+/// The message of a panic's payload (`panic!` with a string or a format), if it has one: what a
+/// failed expectation of a behaviour says.
+pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> Option<String> {
     payload
         .downcast_ref::<String>()
         .cloned()
         .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
-        .unwrap_or_else(|| "the setup panicked".into())
 }
 
 /// The body of [`suite!`]: probes `setup` once, then runs every behaviour as a test of its own
@@ -401,7 +402,10 @@ pub fn run_suite(setup: fn() -> SetupFuture) -> std::process::ExitCode {
         std::panic::catch_unwind(|| suite_runtime().block_on(async { setup().await.is_some() }));
     let (available, setup_failure) = match probe {
         Ok(available) => (available, None),
-        Err(payload) => (true, Some(panic_text(&*payload))),
+        Err(payload) => (
+            true,
+            Some(panic_message(&*payload).unwrap_or_else(|| "the setup panicked".into())),
+        ),
     };
     if !available {
         eprintln!(

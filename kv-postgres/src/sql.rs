@@ -34,6 +34,11 @@ impl Names {
     pub(crate) fn migrations(&self) -> &str {
         &self.migrations
     }
+
+    /// The query of the schema's version: the last migration applied (0 before any).
+    pub(crate) fn schema_version(&self) -> String {
+        format!("SELECT coalesce(max(version), 0) FROM {}", self.migrations)
+    }
 }
 
 /// The schema migrations, in order. Each runs once, under an advisory lock, recorded in the

@@ -88,13 +88,7 @@ async fn migrate(client: &mut Object, config: &PostgresConfig, names: &Names) ->
     .await
     .map_err(fail("creating the migrations table"))?;
     let applied: i32 = txn
-        .query_one(
-            &format!(
-                "SELECT coalesce(max(version), 0) FROM {}",
-                names.migrations()
-            ),
-            &[],
-        )
+        .query_one(&names.schema_version(), &[])
         .await
         .map_err(fail("reading the schema version"))?
         .get(0);
@@ -142,13 +136,7 @@ async fn check_provisioned(client: &Object, config: &PostgresConfig, names: &Nam
         });
     }
     let applied: i32 = client
-        .query_one(
-            &format!(
-                "SELECT coalesce(max(version), 0) FROM {}",
-                names.migrations()
-            ),
-            &[],
-        )
+        .query_one(&names.schema_version(), &[])
         .await
         .map_err(fail)?
         .get(0);
@@ -335,13 +323,7 @@ impl PostgresStore {
         }
         let applied: i32 = if migrations.is_some() {
             client
-                .query_one(
-                    &format!(
-                        "SELECT coalesce(max(version), 0) FROM {}",
-                        names.migrations()
-                    ),
-                    &[],
-                )
+                .query_one(&names.schema_version(), &[])
                 .await
                 .map_err(fail)?
                 .get(0)

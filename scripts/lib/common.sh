@@ -56,3 +56,16 @@ wait_port() {
 }
 
 log() { printf '==> %s\n' "$*" >&2; }
+
+# Prints the path of a virtualenv holding the packages of requirements file $1, made once per
+# version of that file as $METAKV_CACHE/$2-venv-<hash>; $3 is an executable it must contain.
+python_venv() {
+  local req=$1 name=$2 exe=$3 venv
+  venv="${METAKV_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/metakv}/$name-venv-$(sha256sum "$req" | cut -c1-12)"
+  if [ ! -x "$venv/bin/$exe" ]; then
+    log "installing $req into $venv"
+    python3 -m venv "$venv" || return 1
+    "$venv/bin/pip" install -q --disable-pip-version-check -r "$req" >&2 || return 1
+  fi
+  printf '%s\n' "$venv"
+}

@@ -28,13 +28,8 @@ install_helm() {
 
 # Exports CHART_PYTHON: a virtualenv with the chart tests' requirements.
 install_chart_test_tools() {
-  local req=charts/metakv/tests/requirements.txt
-  local venv="$METAKV_CACHE/chart-venv-$(sha256sum "$req" | cut -c1-12)"
-  if [ ! -x "$venv/bin/pytest" ]; then
-    log "installing the chart test tools into $venv"
-    python3 -m venv "$venv"
-    "$venv/bin/pip" install -q --disable-pip-version-check -r "$req"
-  fi
+  local venv
+  venv=$(python_venv charts/metakv/tests/requirements.txt chart pytest)
   export CHART_PYTHON="$venv/bin/python"
 }
 

@@ -1,16 +1,10 @@
 # schemathesis (PyPI, pinned by scripts/schemathesis/requirements.txt) against a running
 # `metakv serve` with authentication on: every operation of its /openapi.json, all checks.
-METAKV_CACHE=${METAKV_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/metakv}
 
 # Exports SCHEMATHESIS: the CLI, from a virtualenv made once per requirements file.
 install_schemathesis() {
-  local req=scripts/schemathesis/requirements.txt
-  local venv="$METAKV_CACHE/schemathesis-venv-$(sha256sum "$req" | cut -c1-12)"
-  if [ ! -x "$venv/bin/schemathesis" ]; then
-    log "installing schemathesis into $venv"
-    python3 -m venv "$venv"
-    "$venv/bin/pip" install -q --disable-pip-version-check -r "$req"
-  fi
+  local venv
+  venv=$(python_venv scripts/schemathesis/requirements.txt schemathesis schemathesis)
   export SCHEMATHESIS="$venv/bin/schemathesis"
 }
 

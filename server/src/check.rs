@@ -117,14 +117,6 @@ impl From<Load> for LoadReport {
     }
 }
 
-fn panic_message(payload: Box<dyn std::any::Any + Send>) -> String {
-    payload
-        .downcast_ref::<String>()
-        .cloned()
-        .or_else(|| payload.downcast_ref::<&str>().map(|s| s.to_string()))
-        .unwrap_or_else(|| "the behaviour panicked".into())
-}
-
 /// Deletes the scratch partitions of `ctx` with a store of its own, from a fresh fixture:
 /// the behaviour may have closed its store, and the embedded store must be closed before it
 /// can be opened again.
@@ -226,7 +218,9 @@ pub async fn run(
             }
             Some(Err(payload)) => {
                 report.failed += 1;
-                outcome("fail", Some(panic_message(payload)))
+                let message = kv_conformance::panic_message(&*payload)
+                    .unwrap_or_else(|| "the behaviour panicked".into());
+                outcome("fail", Some(message))
             }
         };
         progress(&o);

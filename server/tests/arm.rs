@@ -178,6 +178,13 @@ fn text(out: &std::process::Output) -> String {
     )
 }
 
+/// The requests the mock saw, as `METHOD path`.
+fn calls(seen: &[Seen]) -> Vec<String> {
+    seen.iter()
+        .map(|s| format!("{} {}", s.method, s.path))
+        .collect()
+}
+
 fn layout() -> Json {
     let out = Command::new(env!("CARGO_BIN_EXE_metakv"))
         .arg("layout")
@@ -201,10 +208,7 @@ async fn provision_creates_database_and_container_through_arm_then_changes_nothi
     );
     assert!(!text(&first).contains(TOKEN), "the token never appears");
     let seen = mock.lock().unwrap().seen.clone();
-    let calls: Vec<_> = seen
-        .iter()
-        .map(|s| format!("{} {}", s.method, s.path))
-        .collect();
+    let calls = calls(&seen);
     assert_eq!(
         calls,
         [
@@ -279,10 +283,7 @@ async fn a_dry_run_only_reads_and_says_what_it_would_create() {
             "{stdout}"
         );
         let seen = std::mem::take(&mut mock.lock().unwrap().seen);
-        let calls: Vec<_> = seen
-            .iter()
-            .map(|s| format!("{} {}", s.method, s.path))
-            .collect();
+        let calls = calls(&seen);
         assert_eq!(
             calls,
             [format!("GET {database}"), format!("GET {container}")],
