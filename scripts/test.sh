@@ -7,6 +7,8 @@ cd "$(dirname "$0")/.."
 
 export KV_TEST_MODE="${KV_TEST_MODE:-required}"
 export CARGO_TERM_COLOR="${CARGO_TERM_COLOR:-never}"
+# Incremental caches would double target/ for a run that builds everything once.
+export CARGO_INCREMENTAL="${CARGO_INCREMENTAL:-0}"
 
 source scripts/lib/common.sh
 source scripts/lib/postgres.sh
@@ -18,6 +20,10 @@ source scripts/lib/kube.sh
 source scripts/lib/schemathesis.sh
 
 step() { printf '\n==> %s\n' "$*"; }
+
+# A full run needs about 15 GB for target/ plus the container images; a disk that fills in the
+# middle of a link fails with a linker "Bus error", so say it up front.
+report_disk_space 15
 
 step "cargo fmt --check"
 cargo fmt --all -- --check
@@ -77,3 +83,5 @@ if [ "$KV_TEST_MODE" != skipped ]; then
   step "checking that no test container is left"
   check_no_test_containers
 fi
+
+step "done: target/ holds $(du -sh target 2>/dev/null | cut -f1)"

@@ -2,6 +2,7 @@
 
 use std::fmt;
 
+#[cfg(feature = "harness")]
 use crate::containers::{self, Service};
 
 /// What to do when a backend's emulator or server is not reachable.
@@ -108,6 +109,7 @@ pub fn endpoint(backend: &str, variable: &str) -> Option<String> {
 /// The endpoint of `service`: its endpoint variable when set; otherwise, when a Docker API is
 /// reachable, a container of its image started once for this test binary (and removed when it
 /// exits); otherwise `None` (after printing why), or a panic under `KV_TEST_MODE=required`.
+#[cfg(feature = "harness")]
 pub fn service_endpoint(service: &'static Service) -> Option<String> {
     let value = std::env::var(service.variable).ok();
     let containers = if containers::docker_available() {

@@ -30,11 +30,15 @@ use async_trait::async_trait;
 use kv_core::{KvStore, Partition};
 
 pub mod behaviours;
+#[cfg(feature = "harness")]
 pub mod containers;
 mod harness;
 
+#[cfg(feature = "harness")]
 pub use containers::{COSMOS, DYNAMODB, POSTGRES, Service};
-pub use harness::{Containers, Selection, TestMode, endpoint, select, service_endpoint};
+#[cfg(feature = "harness")]
+pub use harness::service_endpoint;
+pub use harness::{Containers, Selection, TestMode, endpoint, select};
 
 /// Opens stores on one database. Each test gets its own fixture; `open` may be called more than
 /// once, and every store it returns must see the same data (they act as independent clients of
@@ -373,9 +377,10 @@ macro_rules! suite {
     };
 }
 
-/// What [`run_suite`]'s setup gives.
+/// What `run_suite`'s setup gives.
 pub type SetupFuture = futures::future::BoxFuture<'static, Option<Arc<dyn Fixture>>>;
 
+#[cfg(feature = "harness")]
 fn suite_runtime() -> tokio::runtime::Runtime {
     tokio::runtime::Builder::new_multi_thread()
         .worker_threads(4)
@@ -395,6 +400,7 @@ pub fn panic_message(payload: &(dyn std::any::Any + Send)) -> Option<String> {
 
 /// The body of [`suite!`]: probes `setup` once, then runs every behaviour as a test of its own
 /// (a fresh runtime and fixture each), or reports them all ignored when there is no backend.
+#[cfg(feature = "harness")]
 pub fn run_suite(setup: fn() -> SetupFuture) -> std::process::ExitCode {
     use libtest_mimic::{Arguments, Failed, Trial};
     let args = Arguments::from_args();

@@ -154,6 +154,23 @@ impl PostgresConfig {
         self.pg_config().map(drop)
     }
 
+    /// Where it connects, for messages: `host:port` (the first of several), or the socket
+    /// directory; never the user or password.
+    pub(crate) fn endpoint(&self) -> String {
+        let Ok(pg) = self.pg_config() else {
+            return "(an invalid database.postgres.url)".into();
+        };
+        let port = pg.get_ports().first().copied().unwrap_or(5432);
+        match pg.get_hosts().first() {
+            Some(tokio_postgres::config::Host::Tcp(host)) => format!("{host}:{port}"),
+            #[cfg(unix)]
+            Some(tokio_postgres::config::Host::Unix(dir)) => {
+                format!("{}/.s.PGSQL.{port}", dir.display())
+            }
+            None => format!("localhost:{port}"),
+        }
+    }
+
     /// The `tokio_postgres` connection settings.
     pub(crate) fn pg_config(&self) -> Result<tokio_postgres::Config> {
         let mut pg = match &self.url {

@@ -29,6 +29,8 @@ pub struct PostgresStore {
 
 struct Inner {
     pool: Pool,
+    /// `host:port`, for messages.
+    endpoint: String,
     names: Names,
     sql: Statements,
     lifecycle: Lifecycle,
@@ -271,7 +273,8 @@ impl PostgresStore {
         config.validate()?;
         let pool = pool(&config)?;
         let names = Names::new(&config);
-        let mut client = pool.get().await.map_err(map_pool)?;
+        let endpoint = config.endpoint();
+        let mut client = pool.get().await.map_err(|e| map_pool(&endpoint, e))?;
         if config.auto_create {
             migrate(&mut client, &config, &names).await?;
         }
@@ -281,6 +284,7 @@ impl PostgresStore {
         Ok(Self {
             inner: Arc::new(Inner {
                 pool,
+                endpoint,
                 sql: Statements::new(&names),
                 names,
                 lifecycle: Lifecycle::default(),
@@ -294,7 +298,10 @@ impl PostgresStore {
     pub async fn provision(config: &PostgresConfig) -> Result<Vec<i32>> {
         config.validate()?;
         let pool = pool(config)?;
-        let mut client = pool.get().await.map_err(map_pool)?;
+        let mut client = pool
+            .get()
+            .await
+            .map_err(|e| map_pool(&config.endpoint(), e))?;
         let names = Names::new(config);
         let applied = migrate(&mut client, config, &names).await;
         pool.close();
@@ -306,7 +313,10 @@ impl PostgresStore {
     pub async fn plan(config: &PostgresConfig) -> Result<Vec<String>> {
         config.validate()?;
         let pool = pool(config)?;
-        let client = pool.get().await.map_err(map_pool)?;
+        let client = pool
+            .get()
+            .await
+            .map_err(|e| map_pool(&config.endpoint(), e))?;
         let names = Names::new(config);
         let fail = |e| map_pg("reading the catalog", false, e);
         let row = client
@@ -349,7 +359,10 @@ impl PostgresStore {
     pub async fn inspect(config: &PostgresConfig) -> Result<Vec<kv_core::Finding>> {
         config.validate()?;
         let pool = pool(config)?;
-        let client = pool.get().await.map_err(map_pool)?;
+        let client = pool
+            .get()
+            .await
+            .map_err(|e| map_pool(&config.endpoint(), e))?;
         let row = client
             .query_one(
                 "SELECT coalesce((SELECT ssl FROM pg_stat_ssl WHERE pid = pg_backend_pid()), false), \
@@ -384,7 +397,12 @@ impl PostgresStore {
 
     async fn client(&self) -> Result<Object> {
         self.inner.lifecycle.check()?;
-        self.inner.pool.get().await.map_err(map_pool)
+        let inner = &self.inner;
+        inner
+            .pool
+            .get()
+            .await
+            .map_err(|e| map_pool(&inner.endpoint, e))
     }
 }
 

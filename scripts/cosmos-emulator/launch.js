@@ -44,6 +44,68 @@ Items.prototype._set = function setQuoted(data) {
   return originalSet.call(this, data);
 };
 
+// Data-plane RBAC, a test hook the real service does not need (it has RBAC itself):
+// `POST /_metakv/rbac?db=D` with body `{"dataActions": [...]}` makes every request on database
+// D need the Cosmos DB data action it needs on the real service (`readMetadata` for metadata,
+// `items/read`, `items/create`, `items/upsert`, `items/replace`, `items/delete`,
+// `containers/executeQuery`; creating or deleting a database or container is no data action
+// at all), and answers 403 with sub-status 5301, as the real service does, when the role's
+// actions do not include it. Requests on other databases are not checked.
+const DATA = "Microsoft.DocumentDB/databaseAccounts";
+const CONTAINER = `${DATA}/sqlDatabases/containers`;
+const rbac = new Map();
+const batchActions = {
+  Create: `${CONTAINER}/items/create`,
+  Upsert: `${CONTAINER}/items/upsert`,
+  Read: `${CONTAINER}/items/read`,
+  Delete: `${CONTAINER}/items/delete`,
+  Replace: `${CONTAINER}/items/replace`,
+};
+function rbacAllows(dbId, action) {
+  const actions = rbac.get(dbId);
+  return actions === undefined || actions.includes(action);
+}
+function rbacDeny(res, action) {
+  res.statusCode = 403;
+  res.setHeader("x-ms-substatus", "5301");
+  res.setHeader("content-type", "application/json");
+  return {
+    code: "Forbidden",
+    message: `Request blocked by Auth: the principal does not have the required data action ${action}`,
+  };
+}
+/** The data action a request needs, or null when no data action allows it. */
+function requiredAction(req, segments) {
+  const header = (name) => String(req.headers[name] || "").toLowerCase();
+  // /dbs/{db}/colls/{coll}/docs[/{id}], /dbs/{db}/colls/{coll}/pkranges, ...
+  const docs = segments[4];
+  const id = segments[5];
+  if (docs === "docs") {
+    if (req.method === "POST" && (header("x-ms-documentdb-isquery") === "true" ||
+        header("content-type").startsWith("application/query+json"))) {
+      return `${CONTAINER}/executeQuery`;
+    }
+    if (req.method === "POST" && header("x-ms-cosmos-is-batch-request") === "true") {
+      return "batch"; // checked per operation in the batch handler
+    }
+    if (req.method === "POST") {
+      return header("x-ms-documentdb-is-upsert") === "true"
+        ? `${CONTAINER}/items/upsert` : `${CONTAINER}/items/create`;
+    }
+    if (req.method === "GET") {
+      return id === undefined ? `${CONTAINER}/readChangeFeed` : `${CONTAINER}/items/read`;
+    }
+    if (req.method === "PUT" && id !== undefined) return `${CONTAINER}/items/replace`;
+    if (req.method === "DELETE" && id !== undefined) return `${CONTAINER}/items/delete`;
+    return null;
+  }
+  // Databases, containers, partition key ranges: reading them is metadata; changing them is
+  // the control plane's (ARM), never a data action.
+  const metadataQuery = req.method === "POST" && segments.length === 3 &&
+    header("x-ms-documentdb-isquery") === "true";
+  return req.method === "GET" || metadataQuery ? `${DATA}/readMetadata` : null;
+}
+
 // Patch 3: a transactional batch is atomic.
 //
 // The real service applies all operations of a batch or none: when an
@@ -70,6 +132,15 @@ const handlers = {
 };
 batchModule.default = async (account, req, res, { dbId, collId }) => {
   const body = await readJson(req);
+  // Data-plane RBAC (test hook, below): each operation needs its own item action.
+  if (Array.isArray(body)) {
+    const denied = body
+      .map((op) => batchActions[op && op.operationType])
+      .find((action) => action && !rbacAllows(dbId, action));
+    if (denied) {
+      return rbacDeny(res, denied);
+    }
+  }
   const continueOnError = trueHeader(req, "x-ms-cosmos-batch-continue-on-error");
   const collection = account.database(dbId).collection(collId);
   if (!collection.read()) {
@@ -198,6 +269,17 @@ const [serve] = server.listeners("request");
 server.removeAllListeners("request");
 server.on("request", (req, res) => {
   const url = new URL(req.url, "https://localhost");
+  if (url.pathname === "/_metakv/rbac" && req.method === "POST") {
+    const chunks = [];
+    req.on("data", (c) => chunks.push(c));
+    req.on("end", () => {
+      const { dataActions } = JSON.parse(Buffer.concat(chunks).toString() || "{}");
+      rbac.set(url.searchParams.get("db"), dataActions || []);
+      res.setHeader("content-type", "application/json");
+      res.end(JSON.stringify({ db: url.searchParams.get("db"), dataActions }));
+    });
+    return;
+  }
   if (url.pathname.startsWith("/_metakv/")) {
     if (req.method === "POST" && url.pathname === "/_metakv/throttle") {
       throttle = {
@@ -211,6 +293,16 @@ server.on("request", (req, res) => {
     return;
   }
   requests += 1;
+  const segments = url.pathname.split("/").filter(Boolean).map(decodeURIComponent);
+  if (segments[0] === "dbs" && segments[1] !== undefined && rbac.has(segments[1])) {
+    const action = requiredAction(req, segments);
+    if (action !== "batch" && (action === null || !rbacAllows(segments[1], action))) {
+      req.resume();
+      const body = rbacDeny(res, action || `(none: ${req.method} ${url.pathname} is the control plane's)`);
+      res.end(JSON.stringify(body));
+      return;
+    }
+  }
   if (throttle.count > 0) {
     throttle.count -= 1;
     req.resume();

@@ -69,3 +69,17 @@ python_venv() {
   fi
   printf '%s\n' "$venv"
 }
+
+# report_disk_space GB: says how much room the disk holding target/ has, and warns when it is
+# below GB (the build does not stop: it may still fit, but a full disk shows up later as a
+# linker "Bus error" far from its cause).
+report_disk_space() {
+  local need_gb="$1" dir avail_kb
+  dir="${CARGO_TARGET_DIR:-target}"
+  mkdir -p "$dir"
+  avail_kb="$(df -Pk "$dir" | awk 'NR == 2 { print $4 }')"
+  log "disk: $((avail_kb / 1024 / 1024)) GB free for $dir (a full run needs about ${need_gb} GB)"
+  if [ "$avail_kb" -lt $((need_gb * 1024 * 1024)) ]; then
+    log "WARNING: less than ${need_gb} GB free; the build may run out of disk (seen as a linker 'Bus error')"
+  fi
+}

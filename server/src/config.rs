@@ -232,7 +232,58 @@ pub enum LogFormat {
 
 /// Environment variables the server reads itself, besides the `METAKV_<SECTION>__...`
 /// overrides.
-const OWN_VARIABLES: [&str; 2] = ["config", "listen"];
+const OWN_VARIABLES: [&str; 4] = ["config", "listen", "url", "token"];
+
+/// Every backend a full build has, with the cargo feature that builds it in.
+const BACKENDS: [(&str, bool); 4] = [
+    ("local", cfg!(feature = "local")),
+    ("postgres", cfg!(feature = "postgres")),
+    ("dynamodb", cfg!(feature = "dynamodb")),
+    ("cosmosdb", cfg!(feature = "cosmosdb")),
+];
+
+/// The message for a backend this binary was built without, if `name` is one.
+fn compiled_out(name: &str) -> Option<String> {
+    BACKENDS
+        .iter()
+        .any(|(backend, built)| *backend == name && !built)
+        .then(|| {
+            format!(
+                "this build has no {name} backend; rebuild with `--features {name}` (or the default features)"
+            )
+        })
+}
+
+/// `METAKV_*` variables in the environment that set nothing: neither one the server reads
+/// itself nor a `METAKV_<SECTION>__<KEY>` override (two underscores between levels), e.g. a
+/// lakeFS-style `METAKV_DATABASE_TYPE`. A mistyped override with two underscores is an error
+/// at load (an unknown key); these would otherwise be ignored without a word.
+pub fn unmatched_environment() -> Vec<String> {
+    std::env::vars_os()
+        .filter_map(|(name, _)| name.into_string().ok())
+        .filter(|name| {
+            name.strip_prefix("METAKV_").is_some_and(|rest| {
+                !rest.contains("__") && !OWN_VARIABLES.contains(&rest.to_ascii_lowercase().as_str())
+            })
+        })
+        .collect()
+}
+
+/// What to say about an unmatched variable: the override it probably meant.
+pub fn unmatched_warning(name: &str) -> String {
+    let rest = name.strip_prefix("METAKV_").unwrap_or(name);
+    let guess = ["DATABASE", "SERVER", "LOG"]
+        .iter()
+        .find_map(|section| {
+            rest.strip_prefix(section)
+                .and_then(|r| r.strip_prefix('_'))
+                .map(|key| format!("; did you mean METAKV_{section}__{key}?"))
+        })
+        .unwrap_or_default();
+    format!(
+        "{name} sets nothing: overrides are METAKV_<SECTION>__<KEY>, with two underscores between levels{guess}"
+    )
+}
 
 impl Config {
     /// Loads `file` (if any), then the `METAKV_` environment overrides; whatever neither sets
@@ -273,9 +324,20 @@ impl Config {
             } else {
                 key
             };
+            // A backend left out of this build: `type = "postgres"` is an unknown variant and
+            // `[database.postgres]` an unknown field; both say how to get it.
+            let missing = match &e.kind {
+                figment::error::Kind::UnknownVariant(name, _) if key == "database.type" => {
+                    compiled_out(name)
+                }
+                figment::error::Kind::UnknownField(name, _) if key == "database" => {
+                    compiled_out(name)
+                }
+                _ => None,
+            };
             Error::Config {
+                message: missing.unwrap_or_else(|| e.kind.to_string()),
                 key,
-                message: e.kind.to_string(),
                 source: None,
             }
         })?;
@@ -318,9 +380,31 @@ impl Config {
     }
 
     /// The effective configuration as TOML, with every secret shown as `***`.
+    ///
+    /// Only the active backend's section is shown (the others are not read), and where two
+    /// settings say the same thing a comment says which one wins.
     pub fn to_masked_toml(&self) -> String {
-        toml::to_string_pretty(self)
-            .unwrap_or_else(|e| format!("# cannot print the configuration: {e}\n"))
+        let active = self.database.kind.as_str();
+        let mut value = match toml::Value::try_from(self) {
+            Ok(value) => value,
+            Err(e) => return format!("# cannot print the configuration: {e}\n"),
+        };
+        if let Some(database) = value.get_mut("database").and_then(|d| d.as_table_mut()) {
+            database.retain(|name, _| name == "type" || name == active);
+        }
+        let mut text = String::new();
+        #[cfg(feature = "postgres")]
+        if self.database.kind == DatabaseType::Postgres {
+            text.push_str(if self.database.postgres.url.is_some() {
+                "# database.postgres.url is set: it wins over host, port, user and dbname (password fills a URL without one)\n"
+            } else {
+                "# database.postgres.url is not set: host, port, user, password and dbname are used\n"
+            });
+        }
+        match toml::to_string_pretty(&value) {
+            Ok(shown) => text + &shown,
+            Err(e) => format!("# cannot print the configuration: {e}\n"),
+        }
     }
 }
 
@@ -365,6 +449,35 @@ mod tests {
         assert!(err.to_string().contains("server.listen"), "{err}");
         let err = Config::from_toml("[server]\nbody_limit_bytes = 10\n").unwrap_err();
         assert!(err.to_string().contains("server.body_limit_bytes"), "{err}");
+    }
+
+    #[test]
+    fn config_show_prints_only_the_active_backend() {
+        let shown = Config::from_toml("[database]\ntype = \"memory\"\n")
+            .unwrap()
+            .to_masked_toml();
+        assert!(shown.contains("type = \"memory\""), "{shown}");
+        assert!(!shown.contains("[database.local]"), "{shown}");
+        #[cfg(feature = "postgres")]
+        {
+            let shown =
+                Config::from_toml("[database]\ntype = \"postgres\"\n[database.postgres]\nurl = \"postgres://u:pw@h/db\"\n")
+                    .unwrap()
+                    .to_masked_toml();
+            assert!(shown.contains("[database.postgres]"), "{shown}");
+            assert!(shown.contains("url is set: it wins"), "{shown}");
+            assert!(!shown.contains("pw@"), "{shown}");
+        }
+    }
+
+    #[test]
+    fn a_single_underscore_override_is_named_with_the_one_it_meant() {
+        let warning = unmatched_warning("METAKV_DATABASE_TYPE");
+        assert!(
+            warning.contains("did you mean METAKV_DATABASE__TYPE?"),
+            "{warning}"
+        );
+        assert!(compiled_out("memory").is_none());
     }
 
     #[test]

@@ -4,7 +4,8 @@
 //! - [`Config`] and [`open_store`]: the backend named by `database.type`, as an
 //!   `Arc<dyn KvStore>`;
 //! - [`http::router`]: the HTTP API over any store;
-//! - [`HttpStore`]: a `KvStore` client of a metakv server.
+//! - [`HttpStore`]: a `KvStore` client of a metakv server (re-exported from the thin
+//!   `metakv-client` crate, which services that only need a client use directly).
 //!
 //! # Contract
 //!
@@ -25,17 +26,18 @@
 //! ```
 #![warn(missing_docs)]
 
-pub mod api;
 pub mod check;
-mod client;
 pub mod config;
 pub mod copy;
 pub mod dump;
 mod factory;
 pub mod http;
+pub mod metrics;
 pub mod pending;
 pub mod progress;
 
-pub use client::HttpStore;
 pub use config::Config;
 pub use factory::{inspect, open_store, provision};
+pub use metakv_client::HttpStore;
+/// The JSON shapes of the HTTP API (from `metakv-client`).
+pub use metakv_client::api;

@@ -25,8 +25,31 @@ struct Cli {
     /// ./metakv-data. `METAKV_<SECTION>__<KEY>` variables override any key.
     #[arg(long, global = true, env = "METAKV_CONFIG")]
     config: Option<PathBuf>,
+    /// A running metakv server (e.g. `http://127.0.0.1:7070`): `get`, `put`, `delete`, `scan`,
+    /// `dump` and `load` go through it instead of opening the configured backend.
+    #[arg(long, global = true, env = "METAKV_URL")]
+    url: Option<String>,
+    /// The bearer token for `--url` (prefer `METAKV_TOKEN`: arguments show in `ps`).
+    #[arg(long, global = true, env = "METAKV_TOKEN", hide_env_values = true)]
+    token: Option<String>,
+    /// Log more: `-v` info, `-vv` debug (operator commands log only warnings by default;
+    /// `serve` logs at `log.level`). `RUST_LOG` wins over both.
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
     #[command(subcommand)]
     command: Command,
+}
+
+/// How `get`, `put`, `delete` and `scan` print their result.
+#[derive(Clone, Copy, Default, PartialEq, Eq, clap::ValueEnum)]
+enum Output {
+    /// The value (get), the version (put), `key<TAB>version<TAB>value` lines (scan).
+    #[default]
+    Text,
+    /// JSON, keys and values in standard base64 as in the HTTP API: get prints
+    /// `{"key","version","value"}`, put `{"version","created"}`, delete `{"deleted"}`, scan one
+    /// such object per line.
+    Json,
 }
 
 #[derive(Subcommand)]
@@ -37,8 +60,14 @@ enum Command {
         #[arg(long, env = "METAKV_LISTEN")]
         listen: Option<std::net::SocketAddr>,
     },
-    /// Print a key's value to stdout (its version to stderr).
-    Get(KeyArgs),
+    /// Print a key's value to stdout (its version to stderr); exit 4 when absent.
+    Get {
+        #[command(flatten)]
+        key: KeyArgs,
+        /// Text (the value's bytes) or JSON.
+        #[arg(long, value_enum, default_value_t)]
+        output: Output,
+    },
     /// Write a value (from the argument, or stdin when it is absent or `-`); prints the version.
     Put {
         #[command(flatten)]
@@ -51,14 +80,20 @@ enum Command {
         /// Only replace this version.
         #[arg(long)]
         if_version: Option<String>,
+        /// Text (the version) or JSON.
+        #[arg(long, value_enum, default_value_t)]
+        output: Output,
     },
-    /// Delete a key.
+    /// Delete a key; exit 4 when absent.
     Delete {
         #[command(flatten)]
         key: KeyArgs,
         /// Only delete this version.
         #[arg(long)]
         if_version: Option<String>,
+        /// Text (nothing) or JSON.
+        #[arg(long, value_enum, default_value_t)]
+        output: Output,
     },
     /// List a partition's entries: `key<TAB>version<TAB>value`, one per line.
     Scan {
@@ -76,6 +111,9 @@ enum Command {
         /// Arguments and output are standard base64 instead of text.
         #[arg(long)]
         base64: bool,
+        /// Text lines or JSON lines.
+        #[arg(long, value_enum, default_value_t)]
+        output: Output,
     },
     /// Create what the configured backend needs (PostgreSQL: schema, table, sequence;
     /// DynamoDB: the table; Cosmos DB: database and container), idempotently; safe to run from
@@ -181,18 +219,30 @@ struct KeyArgs {
 impl KeyArgs {
     fn parse(&self) -> kv_core::Result<(Partition, Key)> {
         Ok((
-            Partition::new(decode(&self.partition, self.base64)?)?,
-            Key::new(decode(&self.key, self.base64)?)?,
+            Partition::new(decode(&self.partition, self.base64, "the partition")?)?,
+            Key::new(decode(&self.key, self.base64, "the key")?)?,
         ))
     }
 }
 
-fn decode(text: &str, base64: bool) -> kv_core::Result<Vec<u8>> {
+/// An argument's bytes: its text, or its standard base64 with `--base64` (`what` names the
+/// argument in the error).
+fn decode(text: &str, base64: bool, what: &str) -> kv_core::Result<Vec<u8>> {
     if base64 {
-        metakv::api::unb64(text, "argument")
+        metakv::api::unb64(text, what)
     } else {
         Ok(text.as_bytes().to_vec())
     }
+}
+
+/// An entry as `--output json` prints it (the HTTP API's item).
+fn json_item(key: &[u8], version: &Version, value: &[u8]) -> String {
+    serde_json::to_string(&metakv::api::Item {
+        key: metakv::api::b64(key),
+        value: metakv::api::b64(value),
+        version: version.to_string(),
+    })
+    .expect("an item serializes")
 }
 
 fn show(bytes: &[u8], base64: bool) -> String {
@@ -217,11 +267,24 @@ fn exit_for(e: &kv_core::Error) -> ExitCode {
     }
 }
 
-fn init_logging(config: &Config) {
+/// Logs go to stderr: at `log.level` for `serve`, warnings only (more with `-v`) for the
+/// operator commands, whose stdout and stderr scripts read. Colours only on a terminal and
+/// without `NO_COLOR`.
+fn init_logging(config: &Config, serving: bool, verbose: u8) {
+    use std::io::IsTerminal as _;
+    let level = match (serving, verbose) {
+        (true, 0) => config.log.level.as_str(),
+        (false, 0) => "warn",
+        (_, 1) => "info",
+        (_, 2) => "debug",
+        _ => "trace",
+    };
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(&config.log.level));
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    let colour = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
     let builder = tracing_subscriber::fmt()
         .with_env_filter(filter)
+        .with_ansi(colour)
         .with_writer(std::io::stderr);
     match config.log.format {
         LogFormat::Json => builder.json().init(),
@@ -254,9 +317,7 @@ async fn serve(mut config: Config, listen: Option<std::net::SocketAddr>) -> kv_c
     if let Some(listen) = listen {
         config.server.listen = listen;
     }
-    let metrics = metrics_exporter_prometheus::PrometheusBuilder::new()
-        .install_recorder()
-        .map_err(|e| kv_core::Error::backend("cannot install the metrics recorder", e))?;
+    let metrics = metakv::metrics::install()?;
     let tokens = Tokens::new(config.server.auth.load_tokens()?);
     if !tokens.enabled() && !config.server.listen.ip().is_loopback() {
         tracing::warn!(listen = %config.server.listen, "authentication is off on a non-loopback address; set server.auth.tokens");
@@ -519,7 +580,7 @@ async fn dump(
     let fail = |e: kv_core::Error| exit_for(&e);
     let partitions = partitions
         .iter()
-        .map(|p| Partition::new(decode(p, base64)?))
+        .map(|p| Partition::new(decode(p, base64, "--partition")?))
         .collect::<kv_core::Result<Vec<_>>>()
         .map_err(fail)?;
     let io_fail = |e: std::io::Error| {
@@ -656,14 +717,42 @@ fn layout() -> String {
 
 async fn run(cli: Cli) -> Result<(), ExitCode> {
     let config = Config::load(cli.config.as_deref()).map_err(|e| exit_for(&e))?;
+    let serving = matches!(cli.command, Command::Serve { .. });
+    let unmatched = metakv::config::unmatched_environment();
     if let Command::Config {
         command: ConfigCommand::Show,
     } = &cli.command
     {
+        for name in &unmatched {
+            eprintln!("warning: {}", metakv::config::unmatched_warning(name));
+        }
         print!("{}", config.to_masked_toml());
         return Ok(());
     }
-    init_logging(&config);
+    init_logging(&config, serving, cli.verbose);
+    for name in &unmatched {
+        let warning = metakv::config::unmatched_warning(name);
+        if serving {
+            tracing::warn!("{warning}");
+        } else {
+            eprintln!("warning: {warning}");
+        }
+    }
+    let through_server = matches!(
+        cli.command,
+        Command::Get { .. }
+            | Command::Put { .. }
+            | Command::Delete { .. }
+            | Command::Scan { .. }
+            | Command::Dump { .. }
+            | Command::Load { .. }
+    );
+    if cli.url.is_some() && !through_server {
+        return Err(exit_for(&kv_core::Error::config(
+            "--url",
+            "only get, put, delete, scan, dump and load go through a server; the other commands work on the configured backend itself",
+        )));
+    }
     if let Command::Serve { listen } = cli.command {
         return serve(config, listen).await.map_err(|e| exit_for(&e));
     }
@@ -705,24 +794,25 @@ async fn run(cli: Cli) -> Result<(), ExitCode> {
         );
         return Ok(());
     }
-    let store = metakv::open_store(&config)
-        .await
-        .map_err(|e| exit_for(&e))?;
+    let (store, source): (Arc<dyn KvStore>, String) = match &cli.url {
+        Some(url) => {
+            let token = cli.token.clone().map(kv_core::Secret::new);
+            let store = metakv::HttpStore::new(url, token).map_err(|e| exit_for(&e))?;
+            (Arc::new(store), format!("server {url}"))
+        }
+        None => (
+            metakv::open_store(&config)
+                .await
+                .map_err(|e| exit_for(&e))?,
+            config.database.kind.as_str().to_string(),
+        ),
+    };
     let result = match cli.command {
         Command::Dump {
             partition,
             base64,
             output,
-        } => {
-            dump(
-                &store,
-                config.database.kind.as_str(),
-                partition,
-                base64,
-                output,
-            )
-            .await
-        }
+        } => dump(&store, &source, partition, base64, output).await,
         Command::Load { input, strategy } => load(&store, input, strategy).await,
         command => operate(&store, command).await,
     };
@@ -733,12 +823,18 @@ async fn run(cli: Cli) -> Result<(), ExitCode> {
 async fn operate(store: &Arc<dyn KvStore>, command: Command) -> Result<(), ExitCode> {
     let fail = |e: kv_core::Error| exit_for(&e);
     match command {
-        Command::Get(args) => {
+        Command::Get { key: args, output } => {
             let (p, k) = args.parse().map_err(fail)?;
             match store.get(&p, &k).await.map_err(fail)? {
                 None => {
                     eprintln!("not found");
                     return Err(ExitCode::from(4));
+                }
+                Some(found) if output == Output::Json => {
+                    println!(
+                        "{}",
+                        json_item(k.as_bytes(), &found.version, found.value.as_bytes())
+                    );
                 }
                 Some(found) => {
                     eprintln!("version {}", found.version);
@@ -758,6 +854,7 @@ async fn operate(store: &Arc<dyn KvStore>, command: Command) -> Result<(), ExitC
             value,
             if_absent,
             if_version,
+            output,
         } => {
             let (p, k) = key.parse().map_err(fail)?;
             let raw = match value.as_deref() {
@@ -767,12 +864,13 @@ async fn operate(store: &Arc<dyn KvStore>, command: Command) -> Result<(), ExitC
                         .read_to_end(&mut buf)
                         .map_err(|_| ExitCode::from(1))?;
                     if key.base64 {
-                        decode(String::from_utf8_lossy(&buf).trim(), true).map_err(fail)?
+                        decode(String::from_utf8_lossy(&buf).trim(), true, "the value")
+                            .map_err(fail)?
                     } else {
                         buf
                     }
                 }
-                Some(v) => decode(v, key.base64).map_err(fail)?,
+                Some(v) => decode(v, key.base64, "the value").map_err(fail)?,
             };
             let condition = match (if_absent, if_version) {
                 (true, _) => Condition::Absent,
@@ -783,15 +881,31 @@ async fn operate(store: &Arc<dyn KvStore>, command: Command) -> Result<(), ExitC
                 .put(&p, &k, &Value::new(raw).map_err(fail)?, &condition)
                 .await
                 .map_err(fail)?;
-            println!("{}", written.version);
+            if output == Output::Json {
+                let answer = metakv::api::PutResponse {
+                    version: written.version.to_string(),
+                    created: written.created,
+                };
+                println!("{}", serde_json::to_string(&answer).expect("JSON"));
+            } else {
+                println!("{}", written.version);
+            }
         }
-        Command::Delete { key, if_version } => {
+        Command::Delete {
+            key,
+            if_version,
+            output,
+        } => {
             let (p, k) = key.parse().map_err(fail)?;
             let condition = match if_version {
                 Some(v) => DeleteCondition::Version(Version::new(v).map_err(fail)?),
                 None => DeleteCondition::None,
             };
-            if !store.delete(&p, &k, &condition).await.map_err(fail)? {
+            let deleted = store.delete(&p, &k, &condition).await.map_err(fail)?;
+            if output == Output::Json {
+                println!("{}", serde_json::json!({ "deleted": deleted }));
+            }
+            if !deleted {
                 eprintln!("not found");
                 return Err(ExitCode::from(4));
             }
@@ -802,11 +916,13 @@ async fn operate(store: &Arc<dyn KvStore>, command: Command) -> Result<(), ExitC
             limit,
             reverse,
             base64,
+            output,
         } => {
-            let p = Partition::new(decode(&partition, base64).map_err(fail)?).map_err(fail)?;
+            let p = Partition::new(decode(&partition, base64, "the partition").map_err(fail)?)
+                .map_err(fail)?;
             let mut options = ScanOptions::new();
             options.prefix = prefix
-                .map(|x| decode(&x, base64))
+                .map(|x| decode(&x, base64, "--prefix"))
                 .transpose()
                 .map_err(fail)?;
             options.limit = limit;
@@ -814,12 +930,16 @@ async fn operate(store: &Arc<dyn KvStore>, command: Command) -> Result<(), ExitC
             let mut entries = store.scan(&p, options);
             let mut out = std::io::stdout().lock();
             while let Some(e) = entries.try_next().await.map_err(fail)? {
-                let line = format!(
-                    "{}\t{}\t{}\n",
-                    show(e.key.as_bytes(), base64),
-                    e.version,
-                    show(e.value.as_bytes(), base64)
-                );
+                let line = if output == Output::Json {
+                    json_item(e.key.as_bytes(), &e.version, e.value.as_bytes()) + "\n"
+                } else {
+                    format!(
+                        "{}\t{}\t{}\n",
+                        show(e.key.as_bytes(), base64),
+                        e.version,
+                        show(e.value.as_bytes(), base64)
+                    )
+                };
                 out.write_all(line.as_bytes())
                     .map_err(|_| ExitCode::from(1))?;
             }

@@ -2,8 +2,9 @@
 //! driven through every endpoint with binary partitions and keys, every conditional header,
 //! paging, batches and the authentication failure paths.
 
-use std::io::{BufRead, BufReader};
-use std::process::{Child, Command, Stdio};
+mod common;
+
+use std::process::{Command, Stdio};
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
@@ -11,70 +12,7 @@ use base64::engine::general_purpose::STANDARD;
 use reqwest::{Client, Method, StatusCode, header};
 use serde_json::{Value as Json, json};
 
-const TOKEN: &str = "e2e-secret-token";
-
-/// A running `metakv serve`, stopped by its PID when dropped.
-struct Server {
-    child: Child,
-    base: String,
-}
-
-impl Server {
-    fn start(envs: &[(&str, String)]) -> Server {
-        let mut command = Command::new(env!("CARGO_BIN_EXE_metakv"));
-        command
-            .args(["serve", "--listen", "127.0.0.1:0"])
-            .env_remove("METAKV_CONFIG")
-            .env("METAKV_SERVER__AUTH__TOKENS", format!("[{TOKEN}]"))
-            .env("RUST_LOG", "warn")
-            .stdout(Stdio::piped())
-            .stderr(Stdio::inherit());
-        for (k, v) in envs {
-            command.env(k, v);
-        }
-        let mut child = command.spawn().expect("metakv starts");
-        let mut line = String::new();
-        BufReader::new(child.stdout.take().unwrap())
-            .read_line(&mut line)
-            .expect("metakv prints its address");
-        let base = line
-            .trim()
-            .strip_prefix("metakv listening on ")
-            .unwrap_or_else(|| panic!("unexpected first line {line:?}"))
-            .to_string();
-        Server { child, base }
-    }
-
-    /// SIGTERM, then wait (bounded) for a clean exit. Async, so that this test's runtime keeps
-    /// serving its clients' connections (which must see the server's goodbye) meanwhile.
-    async fn terminate(mut self) -> std::process::ExitStatus {
-        let status = Command::new("kill")
-            .args(["-TERM", &self.child.id().to_string()])
-            .status()
-            .unwrap();
-        assert!(status.success());
-        let deadline = Instant::now() + Duration::from_secs(20);
-        loop {
-            if let Some(status) = self.child.try_wait().unwrap() {
-                return status;
-            }
-            assert!(
-                Instant::now() < deadline,
-                "metakv did not stop after SIGTERM"
-            );
-            tokio::time::sleep(Duration::from_millis(50)).await;
-        }
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        if let Ok(None) = self.child.try_wait() {
-            let _ = self.child.kill();
-            let _ = self.child.wait();
-        }
-    }
-}
+use common::{Server, TOKEN};
 
 fn enc(bytes: &[u8]) -> String {
     metakv::http::path::encode_segment(bytes)
@@ -471,6 +409,14 @@ async fn exercise_every_endpoint(server: &Server) {
         metrics.contains("metakv_operation_errors_total"),
         "{metrics}"
     );
+    // Histograms with buckets (aggregatable across replicas), not summaries.
+    assert!(
+        metrics.contains("# TYPE metakv_operation_duration_seconds histogram")
+            && metrics.contains("metakv_operation_duration_seconds_bucket{")
+            && metrics.contains("le=\"0.0005\""),
+        "{metrics}"
+    );
+    assert!(!metrics.contains(" summary\n"), "{metrics}");
     let openapi = api
         .json(api.req(Method::GET, "/openapi.json").send().await.unwrap())
         .await;
@@ -735,6 +681,11 @@ async fn provision_serve_and_exercise(
         .await
         .unwrap();
     assert!(metrics.contains(cost_metric), "{cost_metric} is recorded");
+    assert!(
+        metrics.contains(&format!("# TYPE {cost_metric} histogram"))
+            && metrics.contains(&format!("{cost_metric}_sum{{")),
+        "{cost_metric} is a histogram whose _sum counts the cost:\n{metrics}"
+    );
     drop(api);
     assert!(server.terminate().await.success());
 }

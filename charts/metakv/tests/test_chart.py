@@ -289,6 +289,17 @@ def test_cosmos_aso_renders_database_container_and_role_kept_on_uninstall():
     assert container["spec"]["options"] == {"autoscaleSettings": {"maxThroughput": 1000}}
     assert role["spec"]["principalId"] == "pid-1"
     assert role["spec"]["roleDefinitionId"] == f"{ACCOUNT}/sqlRoleDefinitions/00000000-0000-0000-0000-000000000002"
+
+
+def test_cosmos_aso_assigns_a_custom_least_privilege_role_when_given_and_refuses_a_non_guid():
+    custom = "5f1c3e0a-1b2c-4d5e-8f90-0123456789ab"
+    objects = render(cosmos(provisioning={"mode": "aso", "accountArmId": ACCOUNT,
+                                          "aso": {"principalId": "pid-1", "roleDefinitionId": custom}}))
+    role = one(objects, "SqlRoleAssignment")
+    assert role["spec"]["roleDefinitionId"] == f"{ACCOUNT}/sqlRoleDefinitions/{custom}"
+    err = render_error(cosmos(provisioning={"mode": "aso", "accountArmId": ACCOUNT,
+                                            "aso": {"principalId": "pid-1", "roleDefinitionId": "contributor"}}))
+    assert "roleDefinitionId" in err, err
     assert role["spec"]["scope"] == f"{ACCOUNT}/dbs/metakv"
     guid = role["spec"]["azureName"]
     assert len(guid) == 36 and guid.count("-") == 4

@@ -4,28 +4,7 @@ use axum::Json;
 use axum::http::{HeaderValue, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use kv_core::{Error, ErrorKind};
-use serde::{Deserialize, Serialize};
-
-/// The JSON body of every error.
-#[derive(Debug, Serialize, Deserialize)]
-pub struct ErrorBody {
-    /// The error.
-    pub error: ErrorDetail,
-}
-
-/// What went wrong.
-#[derive(Debug, Serialize, Deserialize)]
-pub struct ErrorDetail {
-    /// Stable code: `invalid_argument`, `unauthorized`, `not_found`, `method_not_allowed`,
-    /// `condition_failed`, `too_large`, `throttled`, `unavailable`, `not_provisioned`,
-    /// `outcome_unknown`, `internal`.
-    pub code: String,
-    /// Human-readable; never contains secrets.
-    pub message: String,
-    /// For `condition_failed` in a batch: the first failing operation.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub index: Option<usize>,
-}
+pub use metakv_client::api::{ErrorBody, ErrorDetail};
 
 /// An error answer of the API.
 #[derive(Debug)]

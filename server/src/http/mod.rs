@@ -4,7 +4,8 @@ mod auth;
 mod error;
 mod guard;
 mod handlers;
-pub mod path;
+/// Percent-encoding of path segments (from `metakv-client`).
+pub use metakv_client::path;
 
 use std::future::Future;
 use std::net::SocketAddr;

@@ -1,4 +1,4 @@
-//! The JSON shapes of the HTTP API, shared by the server and [`HttpStore`](crate::HttpStore).
+//! The JSON shapes of the HTTP API, shared by the server (`metakv`) and [`HttpStore`](crate::HttpStore).
 //! Bytes travel as standard base64.
 
 use serde::{Deserialize, Serialize};
@@ -160,4 +160,25 @@ pub struct ExportQuery {
     /// Entries per page (default 100, at most 1000).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub page_size: Option<usize>,
+}
+
+/// The JSON body of every error answer: `{"error":{"code":"...","message":"...","index":N}}`.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct ErrorBody {
+    /// The error.
+    pub error: ErrorDetail,
+}
+
+/// What went wrong.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct ErrorDetail {
+    /// Stable code: `invalid_argument`, `unauthorized`, `not_found`, `method_not_allowed`,
+    /// `condition_failed`, `too_large`, `throttled`, `unavailable`, `not_provisioned`,
+    /// `outcome_unknown`, `internal`.
+    pub code: String,
+    /// Human-readable; never contains secrets.
+    pub message: String,
+    /// For `condition_failed` in a batch: the first failing operation.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub index: Option<usize>,
 }

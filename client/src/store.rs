@@ -13,12 +13,12 @@ use kv_core::{
 use reqwest::{Method, RequestBuilder, StatusCode, header};
 use std::ops::Bound;
 
+use crate::api::ErrorBody;
 use crate::api::{
     BatchOpJson, BatchRequest, BatchResponse, ExportQuery, ExportResponse, PutResponse, ScanQuery,
     ScanResponse, b64, unb64,
 };
-use crate::http::ErrorBody;
-use crate::http::path::encode_segment;
+use crate::path::encode_segment;
 
 /// A store behind a metakv server.
 #[derive(Debug)]
