@@ -263,6 +263,47 @@ impl Error {
         line
     }
 
+    /// The same error with its message rewritten by `f` (e.g. to say which endpoint or table
+    /// it concerns); kinds without a message are returned unchanged.
+    pub fn map_message(self, f: impl FnOnce(String) -> String) -> Self {
+        match self {
+            Error::InvalidArgument { message, too_large } => Error::InvalidArgument {
+                message: f(message),
+                too_large,
+            },
+            Error::Unavailable { message, source } => Error::Unavailable {
+                message: f(message),
+                source,
+            },
+            Error::OutcomeUnknown { message, source } => Error::OutcomeUnknown {
+                message: f(message),
+                source,
+            },
+            Error::Unauthorized { message, source } => Error::Unauthorized {
+                message: f(message),
+                source,
+            },
+            Error::NotProvisioned { message, source } => Error::NotProvisioned {
+                message: f(message),
+                source,
+            },
+            Error::Config {
+                key,
+                message,
+                source,
+            } => Error::Config {
+                key,
+                message: f(message),
+                source,
+            },
+            Error::Backend { message, source } => Error::Backend {
+                message: f(message),
+                source,
+            },
+            other => other,
+        }
+    }
+
     /// The failing batch index of a `ConditionFailed` error.
     pub fn batch_index(&self) -> Option<usize> {
         match self {

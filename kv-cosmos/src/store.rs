@@ -137,6 +137,14 @@ impl CosmosStore {
     /// `NotProvisioned` otherwise.
     pub async fn open(config: CosmosConfig) -> Result<Self> {
         config.validate()?;
+        Self::open_validated(&config).await.map_err(|e| {
+            let hint = crate::error::tls_hint(&e);
+            e.map_message(|m| format!("{m} (account {}){hint}", config.endpoint))
+        })
+    }
+
+    async fn open_validated(config: &CosmosConfig) -> Result<Self> {
+        let config = config.clone();
         let credential = Credential::from_config(&config)?;
         let account = client::account_consistency(&config, &credential).await?;
         client::check_consistency(&account, config.accept_weak_consistency)?;

@@ -36,8 +36,10 @@ pub(crate) const VER: &str = "ver";
 pub(crate) type Item = HashMap<String, AttributeValue>;
 
 /// An SDK client from the configuration: the default credential chain unless static keys are
-/// configured, the standard retry strategy with `max_attempts`, per-attempt timeouts.
-pub(crate) async fn sdk_client(config: &DynamoConfig) -> Client {
+/// configured, the standard retry strategy with `max_attempts`, per-attempt timeouts. No
+/// region anywhere (configuration, `AWS_REGION`, the profile, instance metadata) is a `Config`
+/// error at once: the SDK would only fail at the first request, as if the database were down.
+pub(crate) async fn sdk_client(config: &DynamoConfig) -> Result<Client> {
     let mut loader = aws_config::defaults(BehaviorVersion::latest())
         .retry_config(RetryConfig::standard().with_max_attempts(config.max_attempts))
         .timeout_config(
@@ -64,7 +66,24 @@ pub(crate) async fn sdk_client(config: &DynamoConfig) -> Client {
             "metakv-config",
         ));
     }
-    Client::new(&loader.load().await)
+    let sdk = loader.load().await;
+    if sdk.region().is_none() {
+        return Err(Error::config(
+            "database.dynamodb.region",
+            "no AWS region is configured: set database.dynamodb.region, AWS_REGION, or a profile's region",
+        ));
+    }
+    Ok(Client::new(&sdk))
+}
+
+/// Where requests of `client` go, for messages: the configured endpoint, or the region's
+/// public one.
+pub(crate) fn endpoint_of(config: &DynamoConfig, client: &Client) -> String {
+    match (&config.endpoint, client.config().region()) {
+        (Some(endpoint), _) => endpoint.clone(),
+        (None, Some(region)) => format!("https://dynamodb.{region}.amazonaws.com"),
+        (None, None) => "(no region)".into(),
+    }
 }
 
 pub(crate) fn b(bytes: &[u8]) -> AttributeValue {
@@ -87,9 +106,23 @@ pub(crate) fn item(partition: &Partition, key: &Key, value: &Value, version: &Ve
     item
 }
 
-fn corrupt(what: &str) -> Error {
+/// An item that metakv did not write (or that was changed by another tool): named by its key,
+/// so that it can be found and fixed, since every scan of its partition meets it.
+fn corrupt(item: &Item, what: &str) -> Error {
+    use base64::Engine as _;
+    let name = |attribute: &str| match item.get(attribute) {
+        Some(AttributeValue::B(blob)) => {
+            base64::engine::general_purpose::STANDARD.encode(blob.as_ref())
+        }
+        Some(_) => "(not binary)".into(),
+        None => "(absent)".into(),
+    };
     Error::Backend {
-        message: format!("dynamodb item has no valid `{what}` attribute"),
+        message: format!(
+            "dynamodb item with partition `p` = {} and key `k` = {} (base64) has no valid `{what}` attribute: metakv writes `v` (binary) and `ver` (string) on every item; fix or delete the item",
+            name(P),
+            name(K)
+        ),
         source: None,
     }
 }
@@ -98,7 +131,7 @@ fn corrupt(what: &str) -> Error {
 pub(crate) fn bytes<'a>(item: &'a Item, name: &str) -> Result<&'a [u8]> {
     match item.get(name) {
         Some(AttributeValue::B(blob)) => Ok(blob.as_ref()),
-        _ => Err(corrupt(name)),
+        _ => Err(corrupt(item, name)),
     }
 }
 
@@ -106,8 +139,8 @@ pub(crate) fn bytes<'a>(item: &'a Item, name: &str) -> Result<&'a [u8]> {
 pub(crate) fn value_and_version(item: &Item) -> Result<(Value, Version)> {
     let value = Value::new(bytes(item, V)?)?;
     let version = match item.get(VER) {
-        Some(AttributeValue::S(s)) => Version::new(s.as_str()).map_err(|_| corrupt(VER))?,
-        _ => return Err(corrupt(VER)),
+        Some(AttributeValue::S(s)) => Version::new(s.as_str()).map_err(|_| corrupt(item, VER))?,
+        _ => return Err(corrupt(item, VER)),
     };
     Ok((value, version))
 }

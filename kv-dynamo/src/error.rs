@@ -12,6 +12,15 @@ where
     R: std::fmt::Debug + Send + Sync + 'static,
 {
     let message = format!("dynamodb failed while {doing}");
+    if lacks_credentials(&err) {
+        // Nothing was sent: no request can be signed.
+        return Error::Unauthorized {
+            message: format!(
+                "{message}: no AWS credentials were found (static keys database.dynamodb.access_key_id and secret_access_key, AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY, a profile, web identity (IRSA), EKS pod identity or instance metadata)"
+            ),
+            source: Some(Box::new(err)),
+        };
+    }
     match &err {
         SdkError::ServiceError(ctx) => {
             let code = ctx.err().code().unwrap_or_default().to_string();
@@ -29,6 +38,21 @@ where
             source: Some(Box::new(err)),
         },
     }
+}
+
+/// Whether the request failed because the credentials chain found no credentials (or could
+/// not load them): a configuration or identity problem, not an unavailable database.
+fn lacks_credentials(err: &(dyn std::error::Error + 'static)) -> bool {
+    let mut source = Some(err);
+    while let Some(e) = source {
+        if e.downcast_ref::<aws_credential_types::provider::error::CredentialsError>()
+            .is_some()
+        {
+            return true;
+        }
+        source = e.source();
+    }
+    false
 }
 
 /// The error kind of a DynamoDB error code.

@@ -163,8 +163,11 @@ impl DynamoStore {
     /// when the table exists; a missing table is `NotProvisioned` unless `auto_create` is on.
     pub async fn open(config: DynamoConfig) -> Result<Self> {
         config.validate()?;
-        let client = client::sdk_client(&config).await;
-        Self::with_client(client, &config).await
+        let client = client::sdk_client(&config).await?;
+        let endpoint = client::endpoint_of(&config, &client);
+        Self::with_client(client, &config)
+            .await
+            .map_err(|e| e.map_message(|m| format!("{m} (table {} at {endpoint})", config.table)))
     }
 
     /// Opens the store over an SDK client built by the caller (custom interceptors, HTTP
@@ -199,7 +202,7 @@ impl DynamoStore {
     /// it existed, and nothing was changed).
     pub async fn provision(config: &DynamoConfig) -> Result<bool> {
         config.validate()?;
-        let client = client::sdk_client(config).await;
+        let client = client::sdk_client(config).await?;
         match table::describe(&client, &config.table).await? {
             Some(desc) => table::check_schema(&config.table, &desc).map(|()| false),
             None => table::create(&client, config).await.map(|()| true),
@@ -210,7 +213,7 @@ impl DynamoStore {
     /// table exists with the right key schema). Needs only `DescribeTable`.
     pub async fn plan(config: &DynamoConfig) -> Result<Vec<String>> {
         config.validate()?;
-        let client = client::sdk_client(config).await;
+        let client = client::sdk_client(config).await?;
         match table::describe(&client, &config.table).await? {
             Some(desc) => table::check_schema(&config.table, &desc).map(|()| Vec::new()),
             None => Ok(vec![format!(
@@ -228,7 +231,7 @@ impl DynamoStore {
         use aws_sdk_dynamodb::error::ProvideErrorMetadata;
         use aws_sdk_dynamodb::types::{BillingMode, PointInTimeRecoveryStatus};
         config.validate()?;
-        let client = client::sdk_client(config).await;
+        let client = client::sdk_client(config).await?;
         let Some(desc) = table::describe(&client, &config.table).await? else {
             return Ok(vec![kv_core::Finding::risk(
                 "table",

@@ -204,3 +204,49 @@ async fn an_unreachable_endpoint_is_unavailable() {
     let err = DynamoStore::open(cfg).await.unwrap_err();
     assert_eq!(err.kind(), ErrorKind::Unavailable, "{err:?}");
 }
+
+/// An item another tool wrote without `ver` fails the scans of its partition with a message
+/// that names its key, so it can be found.
+#[tokio::test]
+async fn an_item_without_a_version_is_named_by_its_key() {
+    use aws_sdk_dynamodb::primitives::Blob;
+    use aws_sdk_dynamodb::types::AttributeValue;
+    use futures::TryStreamExt as _;
+    let Some(endpoint) = kv_conformance::endpoint("dynamodb-local", "KV_TEST_DYNAMODB_URL") else {
+        return;
+    };
+    let table = "metakv-foreign-item";
+    let store = Arc::new(
+        DynamoStore::open(config(endpoint.clone(), table))
+            .await
+            .unwrap(),
+    );
+    let sdk = aws_sdk_dynamodb::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .endpoint_url(&endpoint)
+        .credentials_provider(Credentials::new("test", "test", None, None, "test"))
+        .build();
+    let partition = format!("foreign-{}", std::process::id());
+    aws_sdk_dynamodb::Client::from_conf(sdk)
+        .put_item()
+        .table_name(table)
+        .item("p", AttributeValue::B(Blob::new(partition.as_bytes())))
+        .item("k", AttributeValue::B(Blob::new(&b"by-another-tool"[..])))
+        .item("v", AttributeValue::B(Blob::new(&b"value"[..])))
+        .send()
+        .await
+        .unwrap();
+    let p = Partition::new(partition.as_bytes().to_vec()).unwrap();
+    let err = kv_core::KvStoreExt::scan(&store, &p, kv_core::ScanOptions::new())
+        .try_collect::<Vec<_>>()
+        .await
+        .unwrap_err();
+    let message = err.to_string();
+    // base64 of "by-another-tool"
+    assert!(
+        message.contains("YnktYW5vdGhlci10b29s") && message.contains("`ver`"),
+        "{message}"
+    );
+    store.delete_partition(&p).await.unwrap();
+}

@@ -274,7 +274,8 @@ fn init_logging(config: &Config, serving: bool, verbose: u8) {
     use std::io::IsTerminal as _;
     let level = match (serving, verbose) {
         (true, 0) => config.log.level.as_str(),
-        (false, 0) => "warn",
+        // The AWS SDK warns about each credentials provider it tries; the error says it all.
+        (false, 0) => "warn,aws_config=error,rustls_platform_verifier=off",
         (_, 1) => "info",
         (_, 2) => "debug",
         _ => "trace",

@@ -13,7 +13,11 @@ use serde_json::Value as Json;
 fn metakv(env: &[(&str, &str)], args: &[&str], stdin: Option<&[u8]>) -> Output {
     let mut command = Command::new(env!("CARGO_BIN_EXE_metakv"));
     for (name, _) in std::env::vars() {
-        if name.starts_with("METAKV_") || name == "RUST_LOG" || name == "NO_COLOR" {
+        if name.starts_with("METAKV_")
+            || name.starts_with("AWS_")
+            || name == "RUST_LOG"
+            || name == "NO_COLOR"
+        {
             command.env_remove(name);
         }
     }
@@ -241,4 +245,84 @@ fn a_wrong_postgres_password_says_so_with_its_sqlstate() {
         "{message}"
     );
     assert!(!message.contains("not-the-password"), "{message}");
+}
+
+#[test]
+fn dynamodb_says_where_it_tried_and_tells_configuration_from_an_outage() {
+    let home = tempfile::tempdir().unwrap();
+    let home = home.path().to_str().unwrap();
+    let dynamodb = |extra: &[(&'static str, &'static str)]| {
+        let mut env = vec![
+            ("METAKV_DATABASE__TYPE", "dynamodb"),
+            // No profile, no instance metadata: only what the test sets.
+            ("HOME", home),
+            ("AWS_EC2_METADATA_DISABLED", "true"),
+        ];
+        env.extend_from_slice(extra);
+        metakv(&env, &["get", "p", "k"], None)
+    };
+    // A refused endpoint: unavailable, at once, naming the table and the endpoint.
+    let started = std::time::Instant::now();
+    let out = dynamodb(&[
+        ("METAKV_DATABASE__DYNAMODB__ENDPOINT", "http://127.0.0.1:1"),
+        ("METAKV_DATABASE__DYNAMODB__REGION", "us-east-1"),
+        ("METAKV_DATABASE__DYNAMODB__ACCESS_KEY_ID", "id"),
+        ("METAKV_DATABASE__DYNAMODB__SECRET_ACCESS_KEY", "secret"),
+    ]);
+    let message = stderr(&out);
+    assert_eq!(out.status.code(), Some(1), "{message}");
+    assert!(
+        message.contains("unavailable")
+            && message.contains("table metakv at http://127.0.0.1:1")
+            && message.contains("Connection refused"),
+        "{message}"
+    );
+    // (not a timing assertion: the data path's retry budget took 70 s here before)
+    eprintln!("refused endpoint reported after {:?}", started.elapsed());
+    // No region anywhere: a configuration error naming the key.
+    let message = stderr(&dynamodb(&[]));
+    assert!(
+        message.contains("configuration error at `database.dynamodb.region`"),
+        "{message}"
+    );
+    // A region but no credentials: unauthorized, listing where they may come from.
+    let message = stderr(&dynamodb(&[(
+        "METAKV_DATABASE__DYNAMODB__REGION",
+        "eu-west-1",
+    )]));
+    assert!(
+        message.contains("unauthorized") && message.contains("no AWS credentials were found"),
+        "{message}"
+    );
+}
+
+#[test]
+fn an_untrusted_cosmos_certificate_is_named_as_the_cause() {
+    let Some(endpoint) = kv_conformance::endpoint("cosmosdb-emulator", "KV_TEST_COSMOS_URL") else {
+        return;
+    };
+    // The emulator's self-signed certificate, without `emulator = true`.
+    let out = metakv(
+        &[
+            ("METAKV_DATABASE__TYPE", "cosmosdb"),
+            ("METAKV_DATABASE__COSMOSDB__ENDPOINT", &endpoint),
+            ("METAKV_DATABASE__COSMOSDB__CREDENTIAL", "key"),
+            (
+                "METAKV_DATABASE__COSMOSDB__KEY",
+                "C2y6yDjf5/R+ob0N8A7Cgv30VRDJIWEHLM+4QDU5DE2nQ9nDuVTqobD4b8mGGyPMbIZnqyMsEcaGQy67XIw/Jw==",
+            ),
+            ("METAKV_DATABASE__COSMOSDB__ACCEPT_WEAK_CONSISTENCY", "true"),
+        ],
+        &["get", "p", "k"],
+        None,
+    );
+    assert_eq!(out.status.code(), Some(1));
+    let message = stderr(&out);
+    assert!(
+        message.contains(&format!("(account {endpoint})"))
+            && message.contains("TLS verification failed")
+            && message.contains("database.cosmosdb.emulator = true"),
+        "{message}"
+    );
+    assert!(!message.contains("C2y6yDjf5"), "{message}");
 }
