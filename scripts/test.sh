@@ -55,6 +55,10 @@ fi
 step "cargo build (every target)"
 cargo build --workspace --all-targets
 
+step "the embedded-only build (--no-default-features --features local): it compiles, and names what it lacks"
+cargo clippy -p metakv --no-default-features --features local --lib --bins -- -D warnings
+cargo test -p metakv --no-default-features --features local --lib
+
 step "the Helm chart (lint, render, validate, assertions; installed into the API server)"
 install_helm
 install_chart_test_tools
@@ -71,6 +75,10 @@ fi
 
 step "cargo test (KV_TEST_MODE=$KV_TEST_MODE)"
 cargo test --workspace
+
+# Each criterion benchmark once (test mode: no timing, nothing asserted), so that none rots.
+step "the criterion benchmarks, once each"
+cargo test -p metakv-benches --benches
 
 if [ "$KV_TEST_MODE" != skipped ]; then
   # The laptop path: no KV_TEST_*_URL, so the harness starts each backend in a container with

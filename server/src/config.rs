@@ -330,7 +330,9 @@ impl Config {
                 figment::error::Kind::UnknownVariant(name, _) if key == "database.type" => {
                     compiled_out(name)
                 }
-                figment::error::Kind::UnknownField(name, _) if key == "database" => {
+                figment::error::Kind::UnknownField(name, _)
+                    if key == "database" || key == format!("database.{name}") =>
+                {
                     compiled_out(name)
                 }
                 _ => None,
@@ -392,15 +394,19 @@ impl Config {
         if let Some(database) = value.get_mut("database").and_then(|d| d.as_table_mut()) {
             database.retain(|name, _| name == "type" || name == active);
         }
-        let mut text = String::new();
         #[cfg(feature = "postgres")]
-        if self.database.kind == DatabaseType::Postgres {
-            text.push_str(if self.database.postgres.url.is_some() {
+        let text = match (self.database.kind, &self.database.postgres.url) {
+            (DatabaseType::Postgres, Some(_)) => {
                 "# database.postgres.url is set: it wins over host, port, user and dbname (password fills a URL without one)\n"
-            } else {
+            }
+            (DatabaseType::Postgres, None) => {
                 "# database.postgres.url is not set: host, port, user, password and dbname are used\n"
-            });
+            }
+            _ => "",
         }
+        .to_string();
+        #[cfg(not(feature = "postgres"))]
+        let text = String::new();
         match toml::to_string_pretty(&value) {
             Ok(shown) => text + &shown,
             Err(e) => format!("# cannot print the configuration: {e}\n"),
@@ -467,6 +473,23 @@ mod tests {
             assert!(shown.contains("[database.postgres]"), "{shown}");
             assert!(shown.contains("url is set: it wins"), "{shown}");
             assert!(!shown.contains("pw@"), "{shown}");
+        }
+    }
+
+    /// Runs in the embedded-only build (`scripts/test.sh` builds one).
+    #[cfg(not(feature = "postgres"))]
+    #[test]
+    fn a_compiled_out_backend_says_how_to_get_it() {
+        for toml in [
+            "[database]\ntype = \"postgres\"\n",
+            "[database.postgres]\nhost = \"db\"\n",
+        ] {
+            let err = Config::from_toml(toml).unwrap_err().to_string();
+            assert!(
+                err.contains("this build has no postgres backend")
+                    && err.contains("--features postgres"),
+                "{err}"
+            );
         }
     }
 

@@ -192,6 +192,39 @@ enum Command {
         #[arg(long, default_value_t = 1000)]
         page_size: usize,
     },
+    /// Put load on the configured backend (or, with `--url`, a running server) in a scratch
+    /// partition removed afterwards, and report throughput, latency percentiles (p50 to
+    /// p99.9), errors by kind and the backend's cost per 1,000 operations.
+    Bench {
+        /// Operations and their weights: get, put, cas (read, then a write conditional on the
+        /// version read), delete, scan (up to 100 entries).
+        #[arg(long, default_value = "get=80,put=20")]
+        mix: String,
+        /// Distinct keys.
+        #[arg(long, default_value_t = 10_000, value_parser = clap::value_parser!(u64).range(1..))]
+        keys: u64,
+        /// How keys are drawn.
+        #[arg(long, value_enum, default_value = "uniform")]
+        distribution: metakv::bench::Distribution,
+        /// Tasks running operations at once.
+        #[arg(long, default_value_t = 16, value_parser = clap::value_parser!(u16).range(1..=4096))]
+        concurrency: u16,
+        /// Seconds to run (unless --operations is given).
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+        /// Run this many operations instead of a duration.
+        #[arg(long)]
+        operations: Option<u64>,
+        /// Bytes per written value.
+        #[arg(long, default_value_t = 100)]
+        value_size: usize,
+        /// Do not write every key once before measuring.
+        #[arg(long)]
+        no_prefill: bool,
+        /// Also write the report as JSON to this file.
+        #[arg(long)]
+        json: Option<PathBuf>,
+    },
     /// Configuration commands.
     Config {
         #[command(subcommand)]
@@ -705,6 +738,53 @@ async fn load(
     Ok(())
 }
 
+async fn bench(
+    store: &Arc<dyn KvStore>,
+    target: String,
+    mix: String,
+    options: metakv::bench::Options,
+    url: Option<&str>,
+    token: Option<&str>,
+    json: Option<PathBuf>,
+) -> Result<(), ExitCode> {
+    let fail = |e: kv_core::Error| exit_for(&e);
+    // The cost: this process's own metrics, or the server's.
+    let local = match url {
+        None => Some(metakv::metrics::install().map_err(fail)?),
+        Some(_) => None,
+    };
+    let http = reqwest::Client::new();
+    let cost = async || match (&local, url) {
+        (Some(handle), _) => metakv::bench::cost_in(&handle.render()),
+        (None, Some(url)) => {
+            let mut request = http.get(format!("{}/metrics", url.trim_end_matches('/')));
+            if let Some(token) = token {
+                request = request.bearer_auth(token);
+            }
+            let text = request.send().await.ok()?.text().await.ok()?;
+            metakv::bench::cost_in(&text)
+        }
+        (None, None) => None,
+    };
+    let total = options.operations;
+    let mut meter = metakv::progress::Meter::new("operations", total, 0);
+    let report = metakv::bench::run(Arc::clone(store), target, mix, options, cost, |done| {
+        meter.set(done, 0)
+    })
+    .await
+    .map_err(fail)?;
+    meter.finish();
+    print!("{report}");
+    if let Some(path) = json {
+        let text = serde_json::to_string_pretty(&report).expect("the report serializes");
+        std::fs::write(&path, text + "\n").map_err(|e| {
+            eprintln!("error: writing {}: {e}", path.display());
+            ExitCode::from(1)
+        })?;
+    }
+    Ok(())
+}
+
 /// What `metakv layout` prints: the layout of every cloud backend built in.
 fn layout() -> String {
     #[allow(unused_mut)]
@@ -747,6 +827,7 @@ async fn run(cli: Cli) -> Result<(), ExitCode> {
             | Command::Scan { .. }
             | Command::Dump { .. }
             | Command::Load { .. }
+            | Command::Bench { .. }
     );
     if cli.url.is_some() && !through_server {
         return Err(exit_for(&kv_core::Error::config(
@@ -815,6 +896,41 @@ async fn run(cli: Cli) -> Result<(), ExitCode> {
             output,
         } => dump(&store, &source, partition, base64, output).await,
         Command::Load { input, strategy } => load(&store, input, strategy).await,
+        Command::Bench {
+            mix,
+            keys,
+            distribution,
+            concurrency,
+            seconds,
+            operations,
+            value_size,
+            no_prefill,
+            json,
+        } => {
+            let parsed = mix
+                .parse::<metakv::bench::Mix>()
+                .map_err(|m| exit_for(&kv_core::Error::config("--mix", m)))?;
+            let options = metakv::bench::Options {
+                mix: parsed,
+                keys,
+                distribution,
+                concurrency: usize::from(concurrency),
+                duration: std::time::Duration::from_secs(seconds),
+                operations,
+                value_size,
+                prefill: !no_prefill,
+            };
+            bench(
+                &store,
+                source,
+                mix,
+                options,
+                cli.url.as_deref(),
+                cli.token.as_deref(),
+                json,
+            )
+            .await
+        }
         command => operate(&store, command).await,
     };
     let _ = store.close().await;
@@ -952,7 +1068,8 @@ async fn operate(store: &Arc<dyn KvStore>, command: Command) -> Result<(), ExitC
         | Command::Copy { .. }
         | Command::Check { .. }
         | Command::Dump { .. }
-        | Command::Load { .. } => {
+        | Command::Load { .. }
+        | Command::Bench { .. } => {
             unreachable!("handled before opening the store")
         }
     }

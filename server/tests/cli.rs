@@ -326,3 +326,55 @@ fn an_untrusted_cosmos_certificate_is_named_as_the_cause() {
     );
     assert!(!message.contains("C2y6yDjf5"), "{message}");
 }
+
+#[tokio::test]
+async fn bench_reports_every_operation_of_its_mix_in_process_and_through_a_server() {
+    let dir = tempfile::tempdir().unwrap();
+    let report = dir.path().join("bench.json");
+    let report = report.to_str().unwrap();
+    let args = [
+        "bench",
+        "--mix",
+        "get=60,put=10,cas=10,delete=10,scan=10",
+        "--keys",
+        "100",
+        "--distribution",
+        "zipfian",
+        "--concurrency",
+        "4",
+        "--operations",
+        "400",
+        "--json",
+        report,
+    ];
+    let check = |out: &Output| {
+        assert!(out.status.success(), "{}", stderr(out));
+        let text = stdout(out);
+        assert!(text.contains("p99.9 µs") && text.contains("cas"), "{text}");
+        let json: Json = serde_json::from_str(&std::fs::read_to_string(report).unwrap()).unwrap();
+        assert_eq!(json["operations"], 400, "{json}");
+        for op in ["get", "put", "cas", "delete", "scan"] {
+            let figures = &json["ops"][op];
+            assert!(figures["count"].as_u64().unwrap() > 0, "{json}");
+            assert!(
+                figures["p50_us"].as_u64().unwrap() <= figures["p999_us"].as_u64().unwrap(),
+                "{json}"
+            );
+        }
+        json
+    };
+    let json = check(&metakv(&[("METAKV_DATABASE__TYPE", "memory")], &args, None));
+    assert_eq!(json["target"], "memory");
+
+    let server = Server::start(&[("METAKV_DATABASE__TYPE", "memory".to_string())]);
+    let env = [
+        ("METAKV_URL", server.base.as_str()),
+        ("METAKV_TOKEN", TOKEN),
+    ];
+    let json = check(&metakv(&env, &args, None));
+    assert_eq!(json["target"], format!("server {}", server.base));
+    // The scratch partition is gone afterwards.
+    let out = metakv(&env, &["dump"], None);
+    assert!(stdout(&out).lines().count() <= 2, "{}", stdout(&out));
+    assert!(server.terminate().await.success());
+}
