@@ -20,6 +20,9 @@ use crate::writer::{self, Grouping, Reply, Request, WriteOp};
 
 pub(crate) const ENTRIES: TableDefinition<&[u8], &[u8]> = TableDefinition::new("entries");
 pub(crate) const META: TableDefinition<&str, u64> = TableDefinition::new("meta");
+
+/// Scan pages of at most this many entries run on the calling task (see `scan_page`).
+const INLINE_SCAN_ROWS: usize = 32;
 /// The last version counter issued; persisted with every write so versions survive restarts.
 pub(crate) const VERSION_COUNTER: &str = "version_counter";
 
@@ -239,8 +242,9 @@ impl KvStore for LocalStore {
         }
         let prefix_len = 2 + partition.as_bytes().len();
         let (lower, upper) = row_range(partition, request.range());
+        let inline = request.page_limit() <= INLINE_SCAN_ROWS;
         let request = request.clone();
-        self.read("scanning", move |table| {
+        let scan = move |table: &redb::ReadOnlyTable<&'static [u8], &'static [u8]>| {
             let bounds = (
                 lower.as_ref().map(Vec::as_slice),
                 upper.as_ref().map(Vec::as_slice),
@@ -265,8 +269,15 @@ impl KvStore for LocalStore {
                 entries.push(entry_of(Key::new(&k.value()[prefix_len..])?, v.value())?);
             }
             request.page(entries, more)
-        })
-        .await
+        };
+        // A short page reads a few pages of the tree, like a get: on the calling task (the
+        // hand-off to the blocking pool was 30 of the 35 µs of a 10-entry scan). Longer pages
+        // may read many cold pages and go to the blocking pool.
+        if inline {
+            self.read_inline("scanning", scan)
+        } else {
+            self.read("scanning", scan).await
+        }
     }
 
     async fn batch(&self, partition: &Partition, batch: &Batch) -> Result<Vec<Option<Version>>> {
