@@ -73,8 +73,7 @@ fn stores(rt: &tokio::runtime::Runtime) -> Stores {
 fn fill(rt: &tokio::runtime::Runtime, s: &Stores, p: &Partition, n: usize, size: usize) {
     let v = value(size);
     rt.block_on(async {
-        // Batches stay under the contract's 1 MiB of keys and values.
-        let per_batch = (900_000 / (size + 16)).clamp(1, 100);
+        let per_batch = kv_core::limits::puts_per_batch(key(0).as_bytes().len(), size);
         for chunk in (0..n).collect::<Vec<_>>().chunks(per_batch) {
             let ops = chunk
                 .iter()

@@ -5,6 +5,15 @@ use std::time::Duration;
 /// A boxed error from a database client, kept as the `source` of an [`Error`].
 pub type BoxError = Box<dyn std::error::Error + Send + Sync + 'static>;
 
+/// The causes of `err`, nearest first (`err` itself not included): what error messages,
+/// the CLI's `caused by:` lines and the drivers' checks for a known cause (credentials, TLS)
+/// walk.
+pub fn causes<'a>(
+    err: &'a (dyn std::error::Error + 'static),
+) -> impl Iterator<Item = &'a (dyn std::error::Error + 'static)> {
+    std::iter::successors(err.source(), |e| e.source())
+}
+
 /// The result type of every store operation.
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
@@ -251,14 +260,12 @@ impl Error {
     /// are the database clients' own errors, which carry no secrets.
     pub fn with_causes(&self) -> String {
         let mut line = self.to_string();
-        let mut source = std::error::Error::source(self);
-        while let Some(cause) = source {
+        for cause in causes(self) {
             let text = cause.to_string();
             if !text.is_empty() && !line.contains(&text) {
                 line.push_str(": ");
                 line.push_str(&text);
             }
-            source = cause.source();
         }
         line
     }

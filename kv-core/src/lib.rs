@@ -76,7 +76,7 @@ mod store;
 mod types;
 
 pub use batch::{Batch, BatchOp};
-pub use error::{BoxError, Error, ErrorKind, Result};
+pub use error::{BoxError, Error, ErrorKind, Result, causes};
 pub use finding::{Finding, Level};
 pub use instrument::Instrumented;
 pub use lifecycle::Lifecycle;

@@ -63,6 +63,13 @@ pub(crate) fn check_version(token: &str) -> Result<()> {
     Ok(())
 }
 
+/// How many puts of keys of `key_len` bytes and values of `value_len` bytes fit in one batch
+/// (at most `MAX_BATCH_OPS` operations and `MAX_BATCH_BYTES` of keys and values; at least one),
+/// for callers that write many entries of one size.
+pub fn puts_per_batch(key_len: usize, value_len: usize) -> usize {
+    (MAX_BATCH_BYTES / (key_len + value_len).max(1)).clamp(1, MAX_BATCH_OPS)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -86,6 +93,14 @@ mod tests {
             Err(Error::InvalidArgument { too_large, .. }) => assert!(too_large),
             other => panic!("unexpected {other:?}"),
         }
+    }
+
+    #[test]
+    fn puts_per_batch_keeps_both_batch_limits() {
+        assert_eq!(puts_per_batch(12, 100), MAX_BATCH_OPS);
+        let n = puts_per_batch(12, MAX_VALUE_LEN);
+        assert_eq!(n, 2);
+        assert!(n * (12 + MAX_VALUE_LEN) <= MAX_BATCH_BYTES);
     }
 
     #[test]

@@ -114,15 +114,15 @@ pub(crate) fn map(err: CosmosError, doing: &str, write: bool) -> Error {
 /// A hint for an error caused by an untrusted certificate (the emulator's self-signed one,
 /// or a TLS-intercepting proxy): without it the cause is three levels down a transport error.
 pub(crate) fn tls_hint(err: &Error) -> &'static str {
-    let mut source = std::error::Error::source(err);
-    while let Some(cause) = source {
+    let untrusted = kv_core::causes(err).any(|cause| {
         let text = cause.to_string();
-        if text.contains("certificate") || text.contains("UnknownIssuer") {
-            return ": TLS verification failed; for the local emulator set database.cosmosdb.emulator = true, otherwise add the endpoint's CA to the system trust store";
-        }
-        source = cause.source();
+        text.contains("certificate") || text.contains("UnknownIssuer")
+    });
+    if untrusted {
+        ": TLS verification failed; for the local emulator set database.cosmosdb.emulator = true, otherwise add the endpoint's CA to the system trust store"
+    } else {
+        ""
     }
-    ""
 }
 
 #[cfg(test)]

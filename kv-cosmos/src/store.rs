@@ -144,18 +144,17 @@ impl CosmosStore {
     }
 
     async fn open_validated(config: &CosmosConfig) -> Result<Self> {
-        let config = config.clone();
-        let credential = Credential::from_config(&config)?;
-        let account = client::account_consistency(&config, &credential).await?;
+        let credential = Credential::from_config(config)?;
+        let account = client::account_consistency(config, &credential).await?;
         client::check_consistency(&account, config.accept_weak_consistency)?;
-        let client = client::sdk_client(&config, &credential).await?;
-        let container = match container::open(&client, &config).await? {
+        let client = client::sdk_client(config, &credential).await?;
+        let container = match container::open(&client, config).await? {
             Some(container) => {
-                container::check(&container, &config).await?;
+                container::check(&container, config).await?;
                 container
             }
-            None if config.auto_create => container::create(&client, &config).await?,
-            None => return Err(container::missing(&config)),
+            None if config.auto_create => container::create(&client, config).await?,
+            None => return Err(container::missing(config)),
         };
         Ok(Self {
             inner: Arc::new(Inner {

@@ -46,10 +46,7 @@ fn data_actions() -> Vec<String> {
 }
 
 async fn enforce(endpoint: &str) {
-    let answer = reqwest::Client::builder()
-        .danger_accept_invalid_certs(true)
-        .build()
-        .unwrap()
+    let answer = common::emulator_http()
         .post(format!("{endpoint}_metakv/rbac?db={DATABASE}"))
         .json(&serde_json::json!({ "dataActions": data_actions() }))
         .send()

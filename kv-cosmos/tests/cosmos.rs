@@ -11,13 +11,6 @@ fn emulator() -> Option<String> {
 }
 
 /// A client for the emulator's own HTTP API (self-signed certificate, any key).
-fn http() -> reqwest::Client {
-    reqwest::Client::builder()
-        .danger_accept_invalid_certs(true)
-        .build()
-        .unwrap()
-}
-
 #[tokio::test]
 async fn a_missing_container_is_not_provisioned_until_provision_runs() {
     let Some(endpoint) = emulator() else {
@@ -64,7 +57,7 @@ async fn a_container_with_another_partition_key_is_a_config_error() {
         return;
     };
     let cfg = common::config(endpoint.clone(), "wrong-partition-key");
-    let client = http();
+    let client = common::emulator_http();
     let _ = client
         .post(format!("{endpoint}dbs"))
         .json(&serde_json::json!({ "id": cfg.database }))
@@ -118,7 +111,7 @@ async fn a_container_deleted_under_an_open_store_is_not_provisioned() {
     );
     let store = CosmosStore::open(cfg.clone()).await.unwrap();
     store.ping().await.unwrap();
-    let deleted = http()
+    let deleted = common::emulator_http()
         .delete(format!(
             "{endpoint}dbs/{}/colls/{}",
             cfg.database, cfg.container

@@ -14,10 +14,7 @@ fn emulator() -> Option<String> {
 
 /// Requests the emulator has served so far (see `scripts/cosmos-emulator/launch.js`).
 async fn served(endpoint: &str) -> u64 {
-    let body: serde_json::Value = reqwest::Client::builder()
-        .danger_accept_invalid_certs(true)
-        .build()
-        .unwrap()
+    let body: serde_json::Value = common::emulator_http()
         .get(format!("{endpoint}_metakv/requests"))
         .send()
         .await
@@ -126,10 +123,7 @@ async fn throttling_is_retried_then_surfaces_as_throttled_with_the_hint() {
         Key::try_from("k").unwrap(),
     );
     store.get(&p, &k).await.unwrap();
-    let http = reqwest::Client::builder()
-        .danger_accept_invalid_certs(true)
-        .build()
-        .unwrap();
+    let http = common::emulator_http();
     let throttle = |count: u32| {
         http.post(format!(
             "{endpoint}_metakv/throttle?count={count}&retry_after_ms=20"

@@ -43,16 +43,10 @@ where
 /// Whether the request failed because the credentials chain found no credentials (or could
 /// not load them): a configuration or identity problem, not an unavailable database.
 fn lacks_credentials(err: &(dyn std::error::Error + 'static)) -> bool {
-    let mut source = Some(err);
-    while let Some(e) = source {
-        if e.downcast_ref::<aws_credential_types::provider::error::CredentialsError>()
+    std::iter::once(err).chain(kv_core::causes(err)).any(|e| {
+        e.downcast_ref::<aws_credential_types::provider::error::CredentialsError>()
             .is_some()
-        {
-            return true;
-        }
-        source = e.source();
-    }
-    false
+    })
 }
 
 /// The error kind of a DynamoDB error code.

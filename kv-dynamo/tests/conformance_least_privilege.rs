@@ -4,10 +4,11 @@
 //! behaviour. The table is provisioned first with the provisioning policy's actions only.
 kv_conformance::suite!(fixture);
 
+mod common;
+
 use std::collections::BTreeSet;
 use std::sync::Arc;
 
-use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
 use aws_smithy_runtime_api::box_error::BoxError;
 use aws_smithy_runtime_api::client::interceptors::Intercept;
 use aws_smithy_runtime_api::client::interceptors::context::BeforeSerializationInterceptorContextRef;
@@ -85,11 +86,7 @@ fn config(endpoint: &str) -> DynamoConfig {
 
 /// An SDK client for the emulator, allowed only the statement `sid` of `file`.
 fn client(endpoint: &str, file: &'static str, sid: &str) -> aws_sdk_dynamodb::Client {
-    let sdk = aws_sdk_dynamodb::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new("us-east-1"))
-        .endpoint_url(endpoint)
-        .credentials_provider(Credentials::new("test", "test", None, None, "test"))
+    let sdk = common::emulator_sdk(endpoint)
         .interceptor(Policy {
             name: file,
             allowed: allowed(file, sid),

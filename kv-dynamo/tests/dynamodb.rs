@@ -4,12 +4,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextRef;
-use aws_sdk_dynamodb::config::{
-    BehaviorVersion, ConfigBag, Credentials, Intercept, Region, RuntimeComponents,
-};
+use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
 use aws_sdk_dynamodb::error::BoxError;
 use kv_core::{Condition, DeleteCondition, ErrorKind, Key, KvStore, Partition, Secret, Value};
 use kv_dynamo::{DynamoConfig, DynamoStore};
+
+mod common;
 
 /// Counts HTTP requests actually sent (every attempt, retries included).
 #[derive(Debug, Clone, Default)]
@@ -49,11 +49,7 @@ async fn every_single_key_operation_is_one_request() {
         return;
     };
     let counter = CountRequests::default();
-    let sdk = aws_sdk_dynamodb::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new("us-east-1"))
-        .endpoint_url(&endpoint)
-        .credentials_provider(Credentials::new("test", "test", None, None, "test"))
+    let sdk = common::emulator_sdk(&endpoint)
         .interceptor(counter.clone())
         .build();
     let store = DynamoStore::with_client(
@@ -155,12 +151,7 @@ async fn a_table_with_another_key_schema_is_a_config_error() {
         return;
     };
     let cfg = config(endpoint, "metakv-wrong-schema");
-    let sdk = aws_sdk_dynamodb::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new("us-east-1"))
-        .endpoint_url(cfg.endpoint.clone().unwrap())
-        .credentials_provider(Credentials::new("test", "test", None, None, "test"))
-        .build();
+    let sdk = common::emulator_sdk(cfg.endpoint.as_deref().unwrap()).build();
     let client = aws_sdk_dynamodb::Client::from_conf(sdk);
     use aws_sdk_dynamodb::types::{
         AttributeDefinition, BillingMode, KeySchemaElement, KeyType, ScalarAttributeType,
@@ -221,12 +212,7 @@ async fn an_item_without_a_version_is_named_by_its_key() {
             .await
             .unwrap(),
     );
-    let sdk = aws_sdk_dynamodb::Config::builder()
-        .behavior_version(BehaviorVersion::latest())
-        .region(Region::new("us-east-1"))
-        .endpoint_url(&endpoint)
-        .credentials_provider(Credentials::new("test", "test", None, None, "test"))
-        .build();
+    let sdk = common::emulator_sdk(&endpoint).build();
     let partition = format!("foreign-{}", std::process::id());
     aws_sdk_dynamodb::Client::from_conf(sdk)
         .put_item()

@@ -259,10 +259,8 @@ mod tests {
         let bad = PostgresConfig::with_url("postgres://u:hunter2@localhost:notaport/db");
         let err = bad.validate().unwrap_err();
         let mut text = err.to_string();
-        let mut source = std::error::Error::source(&err);
-        while let Some(s) = source {
-            text.push_str(&s.to_string());
-            source = s.source();
+        for cause in kv_core::causes(&err) {
+            text.push_str(&cause.to_string());
         }
         assert!(!text.contains("hunter2"), "{text}");
         assert!(text.contains("database.postgres.url"), "{text}");

@@ -7,13 +7,13 @@ use tokio_postgres::error::SqlState;
 /// Maps a database error met while `doing` something. `write` says whether the statement may
 /// have changed data: a connection lost after sending a write leaves its outcome unknown.
 pub(crate) fn map_pg(doing: &str, write: bool, e: tokio_postgres::Error) -> Error {
+    let message = format!("postgres failed while {doing}");
     let Some(code) = e.code() else {
-        let message = format!("postgres failed while {doing}");
         let write = write && e.is_closed();
         return Error::lost_answer(write, message, Some(Box::new(e)));
     };
     // The server's own code: what to look up when the message is not enough.
-    let message = format!("postgres failed while {doing} (SQLSTATE {})", code.code());
+    let message = format!("{message} (SQLSTATE {})", code.code());
     let class = &code.code()[..2];
     match code {
         c if *c == SqlState::UNDEFINED_TABLE || *c == SqlState::INVALID_SCHEMA_NAME => {

@@ -292,7 +292,8 @@ pub async fn run(
     )?;
     let value = Value::new(vec![0x61; options.value_size])?;
     if options.prefill {
-        let per_batch = (900_000 / (options.value_size + 16)).clamp(1, 100) as u64;
+        let per_batch =
+            kv_core::limits::puts_per_batch(key(0).as_bytes().len(), options.value_size) as u64;
         let mut next = 0;
         while next < options.keys {
             let end = (next + per_batch).min(options.keys);
@@ -305,7 +306,6 @@ pub async fn run(
                 .collect();
             store.batch(&partition, &Batch::new(ops)?).await?;
             next = end;
-            progress(0);
         }
     }
     let cost_before = cost().await;

@@ -26,7 +26,7 @@ struct Cli {
     #[arg(long, global = true, env = "METAKV_CONFIG")]
     config: Option<PathBuf>,
     /// A running metakv server (e.g. `http://127.0.0.1:7070`): `get`, `put`, `delete`, `scan`,
-    /// `dump` and `load` go through it instead of opening the configured backend.
+    /// `dump`, `load` and `bench` go through it instead of opening the configured backend.
     #[arg(long, global = true, env = "METAKV_URL")]
     url: Option<String>,
     /// The bearer token for `--url` (prefer `METAKV_TOKEN`: arguments show in `ps`).
@@ -289,10 +289,8 @@ fn show(bytes: &[u8], base64: bool) -> String {
 /// Exit codes: 0 ok, 1 error, 2 usage, 3 condition failed, 4 not found.
 fn exit_for(e: &kv_core::Error) -> ExitCode {
     eprintln!("error: {e}");
-    let mut source = std::error::Error::source(e);
-    while let Some(cause) = source {
+    for cause in kv_core::causes(e) {
         eprintln!("  caused by: {cause}");
-        source = cause.source();
     }
     match e.kind() {
         ErrorKind::ConditionFailed => ExitCode::from(3),
@@ -389,6 +387,15 @@ async fn serve(mut config: Config, listen: Option<std::net::SocketAddr>) -> kv_c
     served
 }
 
+/// Writes a `--json` report (`check`, `bench`) as pretty JSON.
+fn write_report(path: &std::path::Path, report: &impl serde::Serialize) -> Result<(), ExitCode> {
+    let text = serde_json::to_string_pretty(report).expect("the report serializes");
+    std::fs::write(path, text + "\n").map_err(|e| {
+        eprintln!("error: writing {}: {e}", path.display());
+        ExitCode::from(1)
+    })
+}
+
 async fn check(
     config: &Config,
     json: Option<&std::path::Path>,
@@ -449,11 +456,7 @@ async fn check(
         }
     );
     if let Some(path) = json {
-        let text = serde_json::to_string_pretty(&report).expect("the report serializes");
-        std::fs::write(path, text + "\n").map_err(|e| {
-            eprintln!("error: writing {}: {e}", path.display());
-            ExitCode::from(1)
-        })?;
+        write_report(path, &report)?;
     }
     if report.interrupted {
         Err(ExitCode::from(130))
@@ -775,14 +778,10 @@ async fn bench(
     .map_err(fail)?;
     meter.finish();
     print!("{report}");
-    if let Some(path) = json {
-        let text = serde_json::to_string_pretty(&report).expect("the report serializes");
-        std::fs::write(&path, text + "\n").map_err(|e| {
-            eprintln!("error: writing {}: {e}", path.display());
-            ExitCode::from(1)
-        })?;
+    match json {
+        Some(path) => write_report(&path, &report),
+        None => Ok(()),
     }
-    Ok(())
 }
 
 /// What `metakv layout` prints: the layout of every cloud backend built in.
@@ -832,7 +831,7 @@ async fn run(cli: Cli) -> Result<(), ExitCode> {
     if cli.url.is_some() && !through_server {
         return Err(exit_for(&kv_core::Error::config(
             "--url",
-            "only get, put, delete, scan, dump and load go through a server; the other commands work on the configured backend itself",
+            "only get, put, delete, scan, dump, load and bench go through a server; the other commands work on the configured backend itself",
         )));
     }
     if let Command::Serve { listen } = cli.command {

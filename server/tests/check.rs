@@ -2,6 +2,8 @@
 //! no scratch partition behind (also after Ctrl-C), never touches another partition, and
 //! reports the failing behaviours of a broken store.
 
+mod common;
+
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::sync::Arc;
@@ -13,8 +15,7 @@ use kv_core::{
     ScanPage, ScanRequest, Value, Version, Versioned, Written,
 };
 
-const EMULATOR_KEY: &str =
-    "C2y6yDjf5/R+ob0N8A7Cgv30VRDJIWEHLM+4QDU5DE2nQ9nDuVTqobD4b8mGGyPMbIZnqyMsEcaGQy67XIw/Jw==";
+use common::EMULATOR_KEY;
 
 fn metakv(env: &[(&str, String)], args: &[&str]) -> Command {
     let mut command = Command::new(env!("CARGO_BIN_EXE_metakv"));

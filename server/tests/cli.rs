@@ -6,7 +6,7 @@ mod common;
 use std::io::Write as _;
 use std::process::{Command, Output, Stdio};
 
-use common::{Server, TOKEN};
+use common::{EMULATOR_KEY, Server, TOKEN};
 use serde_json::Value as Json;
 
 /// `metakv <args>` with only `env` set among the METAKV_* variables, `stdin` fed to it.
@@ -307,10 +307,7 @@ fn an_untrusted_cosmos_certificate_is_named_as_the_cause() {
             ("METAKV_DATABASE__TYPE", "cosmosdb"),
             ("METAKV_DATABASE__COSMOSDB__ENDPOINT", &endpoint),
             ("METAKV_DATABASE__COSMOSDB__CREDENTIAL", "key"),
-            (
-                "METAKV_DATABASE__COSMOSDB__KEY",
-                "C2y6yDjf5/R+ob0N8A7Cgv30VRDJIWEHLM+4QDU5DE2nQ9nDuVTqobD4b8mGGyPMbIZnqyMsEcaGQy67XIw/Jw==",
-            ),
+            ("METAKV_DATABASE__COSMOSDB__KEY", EMULATOR_KEY),
             ("METAKV_DATABASE__COSMOSDB__ACCEPT_WEAK_CONSISTENCY", "true"),
         ],
         &["get", "p", "k"],

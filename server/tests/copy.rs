@@ -2,14 +2,15 @@
 //! local that ends with the same entries, verified; and a copy killed with SIGKILL halfway that
 //! resumes from its checkpoint and finishes without counting any page twice.
 
+mod common;
+
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use kv_core::{Batch, BatchOp, Condition, Key, Partition, Value};
 
-const EMULATOR_KEY: &str =
-    "C2y6yDjf5/R+ob0N8A7Cgv30VRDJIWEHLM+4QDU5DE2nQ9nDuVTqobD4b8mGGyPMbIZnqyMsEcaGQy67XIw/Jw==";
+use common::EMULATOR_KEY;
 
 fn unique(prefix: &str) -> String {
     format!("{prefix}{:08x}", rand::random::<u32>())

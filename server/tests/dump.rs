@@ -3,6 +3,8 @@
 //! name says, damaged dumps refused before anything is written, and the same dump loaded into
 //! every driver and dumped back with the same digest.
 
+mod common;
+
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output, Stdio};
 use std::sync::Arc;
@@ -11,8 +13,7 @@ use futures::TryStreamExt;
 use kv_core::limits::{MAX_KEY_LEN, MAX_VALUE_LEN};
 use kv_core::{Condition, Key, KvStore, KvStoreExt, Partition, Value};
 
-const EMULATOR_KEY: &str =
-    "C2y6yDjf5/R+ob0N8A7Cgv30VRDJIWEHLM+4QDU5DE2nQ9nDuVTqobD4b8mGGyPMbIZnqyMsEcaGQy67XIw/Jw==";
+use common::EMULATOR_KEY;
 
 fn unique(prefix: &str) -> String {
     format!("{prefix}{:08x}", rand::random::<u32>())

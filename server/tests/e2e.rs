@@ -12,7 +12,7 @@ use base64::engine::general_purpose::STANDARD;
 use reqwest::{Client, Method, StatusCode, header};
 use serde_json::{Value as Json, json};
 
-use common::{Server, TOKEN};
+use common::{EMULATOR_KEY, Server, TOKEN};
 
 fn enc(bytes: &[u8]) -> String {
     metakv::http::path::encode_segment(bytes)
@@ -591,8 +591,7 @@ async fn every_endpoint_works_on_the_cosmosdb_backend() {
         return;
     };
     // The emulators' published key.
-    let key =
-        "C2y6yDjf5/R+ob0N8A7Cgv30VRDJIWEHLM+4QDU5DE2nQ9nDuVTqobD4b8mGGyPMbIZnqyMsEcaGQy67XIw/Jw==";
+    let key = EMULATOR_KEY;
     let env = [
         ("METAKV_DATABASE__TYPE", "cosmosdb".to_string()),
         ("METAKV_DATABASE__COSMOSDB__ENDPOINT", endpoint),

@@ -1,4 +1,6 @@
-//! The emulator configuration shared by the Cosmos DB tests.
+//! The emulator configuration shared by the Cosmos DB tests. (Each test binary compiles this
+//! module and uses part of it.)
+#![allow(dead_code)]
 
 use kv_core::Secret;
 use kv_cosmos::CosmosConfig;
@@ -19,4 +21,13 @@ pub fn config(endpoint: String, container: &str) -> CosmosConfig {
         emulator: true,
         ..CosmosConfig::default()
     }
+}
+
+/// An HTTP client for the emulator's own endpoints (its self-signed certificate accepted):
+/// the launcher's `/_metakv/` test hooks and raw requests.
+pub fn emulator_http() -> reqwest::Client {
+    reqwest::Client::builder()
+        .danger_accept_invalid_certs(true)
+        .build()
+        .unwrap()
 }

@@ -1,4 +1,7 @@
-//! The fixture shared by the conformance runs against each DynamoDB implementation.
+//! The fixture shared by the conformance runs against each DynamoDB implementation, and the
+//! SDK configuration of the tests that build their own client. (Each test binary compiles this
+//! module and uses part of it.)
+#![allow(dead_code)]
 
 use std::sync::Arc;
 
@@ -40,4 +43,15 @@ pub async fn fixture(
             ..DynamoConfig::default()
         },
     )))
+}
+
+/// An SDK configuration for the emulator at `endpoint` (us-east-1, test keys), to which a test
+/// adds its interceptors.
+pub fn emulator_sdk(endpoint: &str) -> aws_sdk_dynamodb::config::Builder {
+    use aws_sdk_dynamodb::config::{BehaviorVersion, Credentials, Region};
+    aws_sdk_dynamodb::Config::builder()
+        .behavior_version(BehaviorVersion::latest())
+        .region(Region::new("us-east-1"))
+        .endpoint_url(endpoint)
+        .credentials_provider(Credentials::new("test", "test", None, None, "test"))
 }

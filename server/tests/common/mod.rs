@@ -1,10 +1,15 @@
-//! What several of the server's test binaries share: a `metakv serve` child on a free port.
+//! What several of the server's test binaries share: a `metakv serve` child on a free port,
+//! and the Cosmos DB emulator's key.
 //! (Each test binary compiles this module and uses part of it.)
 #![allow(dead_code)]
 
 use std::io::{BufRead, BufReader};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
+
+/// The key the Cosmos DB emulators use (public; the emulator accepts any key).
+pub const EMULATOR_KEY: &str =
+    "C2y6yDjf5/R+ob0N8A7Cgv30VRDJIWEHLM+4QDU5DE2nQ9nDuVTqobD4b8mGGyPMbIZnqyMsEcaGQy67XIw/Jw==";
 
 /// The bearer token every `Server` accepts.
 pub const TOKEN: &str = "e2e-secret-token";
