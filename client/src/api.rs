@@ -63,15 +63,59 @@ pub struct ScanQuery {
     /// From `next_page_token`.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub page_token: Option<String>,
+    /// Keys and versions only: items come without `value`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub keys_only: Option<bool>,
 }
 
-/// One entry of a scan page.
+/// Query parameters of a count: the bounds of a scan, base64.
+#[derive(Debug, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct CountQuery {
+    /// Only keys with this prefix.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub prefix: Option<String>,
+    /// Inclusive lower bound.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub start: Option<String>,
+    /// Exclusive lower bound.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub after: Option<String>,
+    /// Exclusive upper bound.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub end: Option<String>,
+}
+
+/// A count's answer.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct CountResponse {
+    /// How many entries lie in the bounds.
+    pub count: u64,
+}
+
+/// A multi-get request.
+#[derive(Debug, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct GetManyRequest {
+    /// 1 to 100 keys, base64, each once.
+    pub keys: Vec<String>,
+}
+
+/// A multi-get's answer.
+#[derive(Debug, Serialize, Deserialize)]
+pub struct GetManyResponse {
+    /// One per key, in the order asked; `null` for an absent key.
+    pub items: Vec<Option<Item>>,
+}
+
+/// One entry of a scan page or a multi-get.
 #[derive(Debug, Serialize, Deserialize)]
 pub struct Item {
     /// Key, base64.
     pub key: String,
-    /// Value, base64.
-    pub value: String,
+    /// Value, base64; absent from a keys-only scan.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub value: Option<String>,
     /// Version (the ETag without quotes).
     pub version: String,
 }

@@ -7,16 +7,17 @@ use std::time::Duration;
 use async_trait::async_trait;
 use kv_core::{
     Batch, BatchOp, Condition, DeleteCondition, Entry, Error, ExportEntry, ExportPage, Key,
-    KvStore, Lifecycle, Partition, Result, ScanPage, ScanRequest, Secret, Value, Version,
-    Versioned, Written,
+    KeyList, KeyRange, KvStore, Lifecycle, Partition, Result, ScanPage, ScanRequest, Secret, Value,
+    Version, Versioned, Written,
 };
 use reqwest::{Method, RequestBuilder, StatusCode, header};
 use std::ops::Bound;
 
 use crate::api::ErrorBody;
 use crate::api::{
-    BatchOpJson, BatchRequest, BatchResponse, ExportQuery, ExportResponse, PutResponse, ScanQuery,
-    ScanResponse, b64, unb64,
+    BatchOpJson, BatchRequest, BatchResponse, CountQuery, CountResponse, ExportQuery,
+    ExportResponse, GetManyRequest, GetManyResponse, PutResponse, ScanQuery, ScanResponse, b64,
+    unb64,
 };
 use crate::path::encode_segment;
 
@@ -141,6 +142,44 @@ async fn status_error(response: reqwest::Response) -> Error {
     }
 }
 
+/// The server answered something the API does not allow.
+fn protocol(message: impl Into<String>) -> Error {
+    Error::Backend {
+        message: message.into(),
+        source: None,
+    }
+}
+
+/// A resolved key range as the API's query bounds (base64).
+struct Bounds {
+    start: Option<String>,
+    after: Option<String>,
+    end: Option<String>,
+}
+
+impl Bounds {
+    fn of(range: &KeyRange) -> Result<Self> {
+        let mut bounds = Bounds {
+            start: None,
+            after: None,
+            end: None,
+        };
+        match &range.lower {
+            Bound::Included(k) => bounds.start = Some(b64(k)),
+            Bound::Excluded(k) => bounds.after = Some(b64(k)),
+            Bound::Unbounded => {}
+        }
+        match &range.upper {
+            Bound::Excluded(k) => bounds.end = Some(b64(k)),
+            Bound::Included(_) => {
+                return Err(Error::invalid("inclusive upper bounds are not supported"));
+            }
+            Bound::Unbounded => {}
+        }
+        Ok(bounds)
+    }
+}
+
 fn version_of(text: String) -> Result<Version> {
     Version::new(text).map_err(|e| Error::backend("the server sent an invalid version", e))
 }
@@ -226,25 +265,18 @@ impl KvStore for HttpStore {
         }
         // The resolved range travels as bounds; the page token is made here, as for every driver.
         let range = request.range();
-        let mut query = ScanQuery {
+        let bounds = Bounds::of(range)?;
+        let query = ScanQuery {
+            start: bounds.start,
+            after: bounds.after,
+            end: bounds.end,
             reverse: Some(request.reverse()),
             // No `limit`: with one, the server's last page would carry no token even when the
             // range holds more, and this page could not tell.
             page_size: Some(request.page_limit()),
+            keys_only: request.keys_only().then_some(true),
             ..ScanQuery::default()
         };
-        match &range.lower {
-            Bound::Included(k) => query.start = Some(b64(k)),
-            Bound::Excluded(k) => query.after = Some(b64(k)),
-            Bound::Unbounded => {}
-        }
-        match &range.upper {
-            Bound::Excluded(k) => query.end = Some(b64(k)),
-            Bound::Included(_) => {
-                return Err(Error::invalid("inclusive upper bounds are not supported"));
-            }
-            Bound::Unbounded => {}
-        }
         let path = format!("/v1/p/{}/k", encode_segment(partition.as_bytes()));
         let response = self
             .send(self.request(Method::GET, &path)?.query(&query))
@@ -254,15 +286,81 @@ impl KvStore for HttpStore {
             .items
             .into_iter()
             .map(|item| {
+                let value = match &item.value {
+                    Some(v) => Value::new(unb64(v, "value")?)?,
+                    None if request.keys_only() => Value::default(),
+                    None => return Err(protocol("the server sent an item without a value")),
+                };
                 Ok(Entry {
                     key: Key::new(unb64(&item.key, "key")?)?,
-                    value: Value::new(unb64(&item.value, "value")?)?,
+                    value,
                     version: version_of(item.version)?,
                 })
             })
             .collect::<Result<Vec<_>>>()?;
         // A token from the server means the range holds more after this page.
         request.page(entries, page.next_page_token.is_some())
+    }
+
+    async fn get_many(
+        &self,
+        partition: &Partition,
+        keys: &KeyList,
+    ) -> Result<Vec<Option<Versioned>>> {
+        let path = format!("/v1/p/{}/get", encode_segment(partition.as_bytes()));
+        let body = GetManyRequest {
+            keys: keys.keys().iter().map(|k| b64(k.as_bytes())).collect(),
+        };
+        let response = self
+            .send(self.request(Method::POST, &path)?.json(&body))
+            .await?;
+        if response.status() == StatusCode::NOT_FOUND {
+            return Err(protocol("the server has no multi-get (POST .../get)"));
+        }
+        let answer: GetManyResponse = response.json().await.map_err(transport_error)?;
+        if answer.items.len() != keys.len() {
+            return Err(protocol(format!(
+                "the server answered {} items to a multi-get of {} keys",
+                answer.items.len(),
+                keys.len()
+            )));
+        }
+        answer
+            .items
+            .into_iter()
+            .map(|item| {
+                item.map(|item| {
+                    let value = item
+                        .value
+                        .as_deref()
+                        .ok_or_else(|| protocol("the server sent an item without a value"))?;
+                    Ok(Versioned {
+                        value: Value::new(unb64(value, "value")?)?,
+                        version: version_of(item.version)?,
+                    })
+                })
+                .transpose()
+            })
+            .collect()
+    }
+
+    async fn count(&self, partition: &Partition, range: &KeyRange) -> Result<u64> {
+        let bounds = Bounds::of(range)?;
+        let query = CountQuery {
+            prefix: None,
+            start: bounds.start,
+            after: bounds.after,
+            end: bounds.end,
+        };
+        let path = format!("/v1/p/{}/count", encode_segment(partition.as_bytes()));
+        let response = self
+            .send(self.request(Method::GET, &path)?.query(&query))
+            .await?;
+        if response.status() == StatusCode::NOT_FOUND {
+            return Err(protocol("the server has no count (GET .../count)"));
+        }
+        let answer: CountResponse = response.json().await.map_err(transport_error)?;
+        Ok(answer.count)
     }
 
     async fn batch(&self, partition: &Partition, batch: &Batch) -> Result<Vec<Option<Version>>> {

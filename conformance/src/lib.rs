@@ -340,6 +340,10 @@ macro_rules! for_each_behaviour {
             partitions_are_isolated,
             the_page_that_reaches_the_limit_carries_no_token,
             scan_bounds_of_the_largest_key_size_work,
+            // multi-gets, keys-only scans, counts
+            get_many_answers_in_the_order_asked_with_none_for_absent_keys,
+            keys_only_scans_return_keys_and_versions_without_values,
+            count_is_the_length_of_the_scan_of_the_same_bounds,
             // batches
             batch_applies_every_operation_and_returns_versions,
             batch_is_all_or_nothing_when_an_operation_fails,

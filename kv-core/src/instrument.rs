@@ -6,8 +6,9 @@
 //!   an error kind (`condition_failed`, `throttled`, ...).
 //! - `metakv_operation_errors_total{backend, op, kind}`: counter.
 //!
-//! Each operation also runs in a `tracing` span `kv` with `backend` and `op` fields. Keys and
-//! values are never recorded: they may be sensitive.
+//! Each operation also runs in a `tracing` span `kv` with `backend` and `op` fields (exported
+//! as the OpenTelemetry client span `kv.<op>` when the server exports traces). Keys and values
+//! are never recorded: they may be sensitive.
 
 use std::time::Instant;
 
@@ -15,8 +16,8 @@ use async_trait::async_trait;
 use tracing::Instrument as _;
 
 use crate::{
-    Batch, Condition, DeleteCondition, ExportPage, Key, KvStore, Partition, Result, ScanPage,
-    ScanRequest, Value, Version, Versioned, Written,
+    Batch, Condition, DeleteCondition, ExportPage, Key, KeyList, KeyRange, KvStore, Partition,
+    Result, ScanPage, ScanRequest, Value, Version, Versioned, Written,
 };
 
 /// Wraps a store and records metrics and spans for each operation.
@@ -42,7 +43,14 @@ impl<S: KvStore> Instrumented<S> {
         op: &'static str,
         fut: impl Future<Output = Result<T>>,
     ) -> Result<T> {
-        let span = tracing::debug_span!("kv", backend = self.backend, op);
+        // `otel.*` name the span when traces are exported (the server's OTLP exporter).
+        let span = tracing::debug_span!(
+            "kv",
+            backend = self.backend,
+            op,
+            otel.name = %format_args!("kv.{op}"),
+            otel.kind = "client",
+        );
         let started = Instant::now();
         let result = fut.instrument(span).await;
         let outcome = match &result {
@@ -90,6 +98,20 @@ impl<S: KvStore> KvStore for Instrumented<S> {
 
     async fn scan_page(&self, partition: &Partition, request: &ScanRequest) -> Result<ScanPage> {
         self.observe("scan_page", self.inner.scan_page(partition, request))
+            .await
+    }
+
+    async fn get_many(
+        &self,
+        partition: &Partition,
+        keys: &KeyList,
+    ) -> Result<Vec<Option<Versioned>>> {
+        self.observe("get_many", self.inner.get_many(partition, keys))
+            .await
+    }
+
+    async fn count(&self, partition: &Partition, range: &KeyRange) -> Result<u64> {
+        self.observe("count", self.inner.count(partition, range))
             .await
     }
 

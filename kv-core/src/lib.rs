@@ -27,6 +27,9 @@
 //!   is not a snapshot, but keys come in strict order without duplicates, entries unchanged
 //!   during the scan are returned exactly once, and every value returned was current at some
 //!   moment. Partitions are fully isolated.
+//! - [`KvStore::get_many`] answers 1 to 100 distinct keys ([`KeyList`]) in the order asked,
+//!   `None` for absent ones; [`count`] counts the entries in a scan's bounds; a `keys_only`
+//!   scan returns keys and versions with empty values.
 //! - A [`Batch`] applies all its operations or none; a failed condition reports the index of
 //!   the first failing operation.
 //! - Single-key operations are linearizable; conditional writes are checked by the database.
@@ -83,9 +86,9 @@ pub use lifecycle::Lifecycle;
 pub use memory::InMemoryStore;
 pub use scan::{KeyRange, ScanOptions, ScanPage, ScanRequest, prefix_successor};
 pub use secret::Secret;
-pub use store::{ExportEntry, ExportPage, KvStore, KvStoreExt, export_token, scan_page};
+pub use store::{ExportEntry, ExportPage, KvStore, KvStoreExt, count, export_token, scan_page};
 pub use types::{
-    Condition, DeleteCondition, Entry, Key, Partition, Value, Version, Versioned, Written,
+    Condition, DeleteCondition, Entry, Key, KeyList, Partition, Value, Version, Versioned, Written,
 };
 
 // Re-exported so drivers and callers name one version of these.

@@ -17,6 +17,8 @@ pub const MAX_VALUE_LEN: usize = 393_216;
 pub const MAX_BATCH_OPS: usize = 100;
 /// Most bytes of keys and values together in one batch (1 MiB).
 pub const MAX_BATCH_BYTES: usize = 1 << 20;
+/// Most keys of one multi-get ([`crate::KeyList`]).
+pub const MAX_GET_KEYS: usize = 100;
 /// Longest version token, in characters.
 pub const MAX_VERSION_LEN: usize = 64;
 /// Largest number of entries one scan page fetches; larger `page_size` hints are clamped.

@@ -10,8 +10,8 @@ use async_trait::async_trait;
 use crate::store::export_token;
 use crate::{
     Batch, BatchOp, Condition, DeleteCondition, Entry, Error, ExportEntry, ExportPage, Key,
-    KvStore, Lifecycle, Partition, Result, ScanPage, ScanRequest, Value, Version, Versioned,
-    Written,
+    KeyList, KeyRange, KvStore, Lifecycle, Partition, Result, ScanPage, ScanRequest, Value,
+    Version, Versioned, Written,
 };
 
 type Partitions = BTreeMap<Partition, BTreeMap<Key, Versioned>>;
@@ -129,7 +129,11 @@ impl KvStore for InMemoryStore {
         let range = entries.range::<[u8], _>(request.range().as_slices());
         let to_entry = |(key, v): (&Key, &Versioned)| Entry {
             key: key.clone(),
-            value: v.value.clone(),
+            value: if request.keys_only() {
+                Value::default()
+            } else {
+                v.value.clone()
+            },
             version: v.version.clone(),
         };
         // One more than the page holds tells whether another page follows.
@@ -145,6 +149,27 @@ impl KvStore for InMemoryStore {
         let more = page.len() > request.page_limit();
         page.truncate(request.page_limit());
         request.page(page, more)
+    }
+
+    async fn get_many(
+        &self,
+        partition: &Partition,
+        keys: &KeyList,
+    ) -> Result<Vec<Option<Versioned>>> {
+        let data = self.read()?;
+        let entries = data.get(partition);
+        Ok(keys
+            .keys()
+            .iter()
+            .map(|key| entries.and_then(|p| p.get(key)).cloned())
+            .collect())
+    }
+
+    async fn count(&self, partition: &Partition, range: &KeyRange) -> Result<u64> {
+        let data = self.read()?;
+        Ok(data.get(partition).map_or(0, |entries| {
+            entries.range::<[u8], _>(range.as_slices()).count() as u64
+        }))
     }
 
     async fn batch(&self, partition: &Partition, batch: &Batch) -> Result<Vec<Option<Version>>> {

@@ -33,6 +33,9 @@ pub struct ScanOptions {
     pub page_size: Option<usize>,
     /// A token from an earlier page: resume exactly after the last entry it returned.
     pub page_token: Option<String>,
+    /// Keys and versions only: every entry comes with an empty value, and drivers do not
+    /// fetch values.
+    pub keys_only: bool,
 }
 
 impl ScanOptions {
@@ -68,6 +71,12 @@ impl ScanOptions {
     /// Decreasing order.
     pub fn reversed(mut self) -> Self {
         self.reverse = true;
+        self
+    }
+
+    /// Keys and versions only: values come empty and are not fetched.
+    pub fn keys_only(mut self) -> Self {
+        self.keys_only = true;
         self
     }
 
@@ -142,6 +151,27 @@ impl KeyRange {
         }
     }
 
+    /// Scan options (bounds only) that cover exactly this range.
+    pub fn to_options(&self) -> ScanOptions {
+        let mut options = ScanOptions::new();
+        match &self.lower {
+            Bound::Included(l) => options.start = Some(l.clone()),
+            Bound::Excluded(l) => options.after = Some(l.clone()),
+            Bound::Unbounded => {}
+        }
+        match &self.upper {
+            Bound::Excluded(u) => options.end = Some(u.clone()),
+            Bound::Included(u) => {
+                // `end` is exclusive: the least key above `u` is `u` followed by 0x00.
+                let mut next = u.clone();
+                next.push(0);
+                options.end = Some(next);
+            }
+            Bound::Unbounded => {}
+        }
+        options
+    }
+
     /// The bounds as borrowed slices, e.g. for `BTreeMap::range`.
     pub fn as_slices(&self) -> (Bound<&[u8]>, Bound<&[u8]>) {
         (as_slice(&self.lower), as_slice(&self.upper))
@@ -205,6 +235,7 @@ pub struct ScanRequest {
     remaining: Option<u64>,
     /// What a page token of this scan is bound to: a digest of the partition and the bounds.
     scope: u32,
+    keys_only: bool,
 }
 
 /// The digest a page token carries: the partition and the scan's own bounds (before any
@@ -321,6 +352,7 @@ impl ScanRequest {
             page_limit,
             remaining,
             scope,
+            keys_only: options.keys_only,
         })
     }
 
@@ -332,6 +364,12 @@ impl ScanRequest {
     /// Whether keys come in decreasing order.
     pub fn reverse(&self) -> bool {
         self.reverse
+    }
+
+    /// Whether the caller wants keys and versions only: a driver need not fetch values (the
+    /// page drops any it returns).
+    pub fn keys_only(&self) -> bool {
+        self.keys_only
     }
 
     /// The most entries this page may hold (0 only when [`Self::is_empty`]).
@@ -348,7 +386,7 @@ impl ScanRequest {
     /// Builds the page a driver returns: `entries` in scan order, at most
     /// [`Self::page_limit`] of them, and whether the database may hold more in the range after
     /// the last one. The page token is made here from the last key.
-    pub fn page(&self, entries: Vec<Entry>, may_have_more: bool) -> Result<ScanPage> {
+    pub fn page(&self, mut entries: Vec<Entry>, may_have_more: bool) -> Result<ScanPage> {
         if entries.len() > self.page_limit {
             return Err(Error::Backend {
                 message: format!(
@@ -358,6 +396,11 @@ impl ScanRequest {
                 ),
                 source: None,
             });
+        }
+        if self.keys_only {
+            for entry in &mut entries {
+                entry.value = crate::Value::default();
+            }
         }
         let remaining = self.remaining.map(|r| r - entries.len() as u64);
         let next_page_token = match entries.last() {

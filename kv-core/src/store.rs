@@ -7,8 +7,8 @@ use async_trait::async_trait;
 use futures::stream::BoxStream;
 
 use crate::{
-    Batch, Condition, DeleteCondition, Entry, Key, Partition, Result, ScanOptions, ScanPage,
-    ScanRequest, Value, Version, Versioned, Written, pagination,
+    Batch, Condition, DeleteCondition, Entry, Key, KeyList, KeyRange, Partition, Result,
+    ScanOptions, ScanPage, ScanRequest, Value, Version, Versioned, Written, pagination,
 };
 
 /// One entry of an export: the partition it belongs to and the entry.
@@ -77,6 +77,45 @@ pub trait KvStore: Debug + Send + Sync + 'static {
     /// most `request.page_limit()` of them, built with [`ScanRequest::page`].
     async fn scan_page(&self, partition: &Partition, request: &ScanRequest) -> Result<ScanPage>;
 
+    /// The entries at `keys`, one per key in the order asked, `None` for an absent key. Each
+    /// answer was current at some moment during the call (a multi-get is not a snapshot
+    /// across keys). Drivers answer in one round trip where the database allows; this default
+    /// reads the keys one by one.
+    async fn get_many(
+        &self,
+        partition: &Partition,
+        keys: &KeyList,
+    ) -> Result<Vec<Option<Versioned>>> {
+        let mut found = Vec::with_capacity(keys.len());
+        for key in keys.keys() {
+            found.push(self.get(partition, key).await?);
+        }
+        Ok(found)
+    }
+
+    /// How many entries of the partition lie in `range`. Like a scan, not a snapshot: entries
+    /// unchanged during the count are counted exactly once. Drivers count in the database;
+    /// this default pages through a keys-only scan.
+    async fn count(&self, partition: &Partition, range: &KeyRange) -> Result<u64> {
+        let mut options = range
+            .to_options()
+            .keys_only()
+            .with_page_size(crate::limits::MAX_PAGE_SIZE);
+        let mut n = 0;
+        loop {
+            let request = ScanRequest::for_partition(partition.as_bytes(), &options)?;
+            if request.is_empty() {
+                return Ok(n);
+            }
+            let page = self.scan_page(partition, &request).await?;
+            n += page.entries.len() as u64;
+            match page.next_page_token {
+                Some(token) => options.page_token = Some(token),
+                None => return Ok(n),
+            }
+        }
+    }
+
     /// Applies every operation or none. Returns one version per operation (`None` for
     /// deletes); on a failed condition, `ConditionFailed` with the index of the first failing
     /// operation.
@@ -124,6 +163,26 @@ impl<S: KvStore + ?Sized> KvStoreExt for Arc<S> {
     fn export(&self) -> BoxStream<'static, Result<ExportEntry>> {
         pagination::export(Arc::clone(self))
     }
+}
+
+/// How many entries of `partition` lie in the bounds of `options` (`prefix`, `start`, `after`,
+/// `end`; a `limit`, a page token or `reverse` is refused: a count has none). Validates, then
+/// the driver's [`KvStore::count`].
+pub async fn count<S: KvStore + ?Sized>(
+    store: &S,
+    partition: &Partition,
+    options: &ScanOptions,
+) -> Result<u64> {
+    if options.limit.is_some() || options.page_token.is_some() || options.reverse {
+        return Err(crate::Error::invalid(
+            "a count takes only bounds (prefix, start, after, end); not limit, page_token or reverse",
+        ));
+    }
+    let request = ScanRequest::for_partition(partition.as_bytes(), options)?;
+    if request.range().is_empty() {
+        return Ok(0);
+    }
+    store.count(partition, request.range()).await
 }
 
 /// One page of a scan described by caller-level options (bounds, limit, page token): the

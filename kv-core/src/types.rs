@@ -263,6 +263,46 @@ pub struct Entry {
     pub version: Version,
 }
 
+/// The keys of a multi-get: 1 to [`MAX_GET_KEYS`](crate::limits::MAX_GET_KEYS) keys, each
+/// once, in the order the answer follows.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyList(Vec<Key>);
+
+impl KeyList {
+    /// Checks the count and that no key repeats (`InvalidArgument` otherwise).
+    pub fn new(keys: Vec<Key>) -> Result<Self> {
+        let max = crate::limits::MAX_GET_KEYS;
+        if keys.is_empty() || keys.len() > max {
+            return Err(Error::invalid(format!(
+                "a multi-get takes 1 to {max} keys; got {}",
+                keys.len()
+            )));
+        }
+        let mut seen = std::collections::HashSet::with_capacity(keys.len());
+        if let Some(at) = keys.iter().position(|k| !seen.insert(k.as_bytes())) {
+            return Err(Error::invalid(format!(
+                "key {at} of the multi-get repeats an earlier one; ask for each key once"
+            )));
+        }
+        Ok(Self(keys))
+    }
+
+    /// The keys, in the order asked.
+    pub fn keys(&self) -> &[Key] {
+        &self.0
+    }
+
+    /// How many keys.
+    pub fn len(&self) -> usize {
+        self.0.len()
+    }
+
+    /// Never true: a list holds at least one key.
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
 /// The condition of a put (see the contract's table of conditions).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub enum Condition {
@@ -315,6 +355,20 @@ impl DeleteCondition {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn a_key_list_holds_1_to_100_distinct_keys() {
+        let key = |i: usize| Key::new(format!("k{i}")).unwrap();
+        assert!(KeyList::new(vec![]).is_err());
+        assert_eq!(
+            KeyList::new((0..100).map(key).collect()).unwrap().len(),
+            100
+        );
+        let over = KeyList::new((0..101).map(key).collect()).unwrap_err();
+        assert_eq!(over.kind(), crate::ErrorKind::InvalidArgument);
+        let repeated = KeyList::new(vec![key(1), key(2), key(1)]).unwrap_err();
+        assert!(repeated.to_string().contains("key 2"), "{repeated}");
+    }
+
     use super::*;
 
     #[test]

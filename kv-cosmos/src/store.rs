@@ -1,5 +1,6 @@
 //! `CosmosStore`: the `KvStore` implementation over the official SDK.
 
+use std::collections::HashMap;
 use std::ops::Bound;
 use std::sync::Arc;
 
@@ -17,8 +18,8 @@ use base64::engine::general_purpose::STANDARD as B64;
 use futures::TryStreamExt;
 use kv_core::{
     Batch, BatchOp, Condition, DeleteCondition, Entry, Error, ExportEntry, ExportPage, Key,
-    KvStore, Lifecycle, Partition, Result, ScanPage, ScanRequest, Value, Version, Versioned,
-    Written,
+    KeyList, KeyRange, KvStore, Lifecycle, Partition, Result, ScanPage, ScanRequest, Value,
+    Version, Versioned, Written,
 };
 use serde::{Deserialize, Serialize};
 
@@ -50,17 +51,32 @@ struct Row {
     #[serde(default)]
     p: Option<String>,
     k: String,
-    v: String,
+    /// Absent from a keys-only query's rows only.
+    #[serde(default)]
+    v: Option<String>,
     #[serde(rename = "_etag")]
     etag: String,
 }
 
 impl Row {
     fn entry(self) -> Result<Entry> {
+        let value = match &self.v {
+            Some(v) => value_of(v)?,
+            None => return Err(corrupt("v", "")),
+        };
+        self.entry_with(value)
+    }
+
+    /// The entry of a keys-only query's row: the key, the version, an empty value.
+    fn key_entry(self) -> Result<Entry> {
+        self.entry_with(Value::default())
+    }
+
+    fn entry_with(self, value: Value) -> Result<Entry> {
         let key = decode(&self.k).ok_or_else(|| corrupt("k", &self.k))?;
         Ok(Entry {
             key: Key::new(key)?,
-            value: value_of(&self.v)?,
+            value,
             version: Version::new(version_of_etag(&self.etag))?,
         })
     }
@@ -352,7 +368,32 @@ fn max_items(page: usize) -> MaxItemCountHint {
 
 /// The query of one scan page: a key range, a direction and a count.
 fn scan_query(request: &ScanRequest) -> Result<Query> {
-    let range = request.range();
+    let (filter, params) = range_filter(request.range());
+    let order = if request.reverse() { "DESC" } else { "ASC" };
+    let columns = if request.keys_only() {
+        "c.k, c._etag"
+    } else {
+        "c.k, c.v, c._etag"
+    };
+    let text = format!(
+        "SELECT TOP {} {columns} FROM c{filter} ORDER BY c.k {order}",
+        request.page_limit()
+    );
+    with_parameters(Query::from(text), params)
+}
+
+fn with_parameters(mut query: Query, params: Vec<(&str, String)>) -> Result<Query> {
+    for (name, value) in params {
+        query = query
+            .with_parameter(name, value)
+            .map_err(|e| Error::backend("building a query", e))?;
+    }
+    Ok(query)
+}
+
+/// The `WHERE` clause of a key range over the encoded keys (which sort as the raw ones), and
+/// its parameters.
+fn range_filter(range: &KeyRange) -> (String, Vec<(&'static str, String)>) {
     let mut filters = Vec::new();
     let mut params = Vec::new();
     match &range.lower {
@@ -382,18 +423,7 @@ fn scan_query(request: &ScanRequest) -> Result<Query> {
     } else {
         format!(" WHERE {}", filters.join(" AND "))
     };
-    let order = if request.reverse() { "DESC" } else { "ASC" };
-    let text = format!(
-        "SELECT TOP {} c.k, c.v, c._etag FROM c{filter} ORDER BY c.k {order}",
-        request.page_limit()
-    );
-    let mut query = Query::from(text);
-    for (name, value) in params {
-        query = query
-            .with_parameter(name, value)
-            .map_err(|e| Error::backend("building a query", e))?;
-    }
-    Ok(query)
+    (filter, params)
 }
 
 #[async_trait]
@@ -522,12 +552,62 @@ impl KvStore for CosmosStore {
             )
             .await?;
         let full = rows.len() >= limit;
+        let to_entry = if request.keys_only() {
+            Row::key_entry
+        } else {
+            Row::entry
+        };
         let entries = rows
             .into_iter()
             .take(limit)
-            .map(Row::entry)
+            .map(to_entry)
             .collect::<Result<Vec<_>>>()?;
         request.page(entries, full)
+    }
+
+    async fn get_many(
+        &self,
+        partition: &Partition,
+        keys: &KeyList,
+    ) -> Result<Vec<Option<Versioned>>> {
+        // One query in the partition, `c.k IN (...)`, followed over its pages (a page holds
+        // at most 4 MB).
+        let encoded: Vec<String> = keys.keys().iter().map(|k| encode(k.as_bytes())).collect();
+        let names: Vec<String> = (0..encoded.len()).map(|i| format!("@k{i}")).collect();
+        let text = format!(
+            "SELECT c.k, c.v, c._etag FROM c WHERE c.k IN ({})",
+            names.join(", ")
+        );
+        let params = names.iter().map(String::as_str).zip(encoded).collect();
+        let query = with_parameters(Query::from(text), params)?;
+        let rows: Vec<Row> = self
+            .query_partition(encode(partition.as_bytes()), query, keys.len(), "get_many")
+            .await?;
+        let mut found = HashMap::with_capacity(rows.len());
+        for row in rows {
+            let entry = row.entry()?;
+            found.insert(
+                entry.key,
+                Versioned {
+                    value: entry.value,
+                    version: entry.version,
+                },
+            );
+        }
+        Ok(keys.keys().iter().map(|k| found.remove(k)).collect())
+    }
+
+    async fn count(&self, partition: &Partition, range: &KeyRange) -> Result<u64> {
+        let (filter, params) = range_filter(range);
+        let query = with_parameters(
+            Query::from(format!("SELECT VALUE COUNT(1) FROM c{filter}")),
+            params,
+        )?;
+        // Each page of an aggregate holds the count of what that page read.
+        let counts: Vec<u64> = self
+            .query_partition(encode(partition.as_bytes()), query, 1, "count")
+            .await?;
+        Ok(counts.iter().sum())
     }
 
     async fn batch(&self, partition: &Partition, batch: &Batch) -> Result<Vec<Option<Version>>> {

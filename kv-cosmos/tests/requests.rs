@@ -5,7 +5,9 @@
 
 mod common;
 
-use kv_core::{Condition, DeleteCondition, Key, KvStore, Partition, Value, Version};
+use kv_core::{
+    Condition, DeleteCondition, Key, KeyList, KvStore, Partition, ScanOptions, Value, Version,
+};
 use kv_cosmos::CosmosStore;
 
 fn emulator() -> Option<String> {
@@ -104,6 +106,55 @@ async fn every_single_key_operation_is_one_request() {
         let sent = served(&endpoint).await - before;
         assert_eq!(sent, 1, "{name} sent {sent} requests");
     }
+}
+
+#[tokio::test]
+async fn a_multi_get_a_count_and_a_keys_only_page_are_one_request_each() {
+    let _one_at_a_time = SERIAL.lock().await;
+    let Some(endpoint) = emulator() else {
+        return;
+    };
+    let store = CosmosStore::open(common::config(endpoint.clone(), "requests"))
+        .await
+        .unwrap();
+    let p = Partition::try_from(format!("many-{}", std::process::id()).as_str()).unwrap();
+    let keys: Vec<Key> = (0..100)
+        .map(|i| Key::try_from(format!("k{i:03}").as_str()).unwrap())
+        .collect();
+    for k in keys.iter().step_by(2) {
+        store
+            .put(&p, k, &Value::try_from("v").unwrap(), &Condition::None)
+            .await
+            .unwrap();
+    }
+    let list = KeyList::new(keys).unwrap();
+    store.get_many(&p, &list).await.unwrap();
+
+    let before = served(&endpoint).await;
+    let found = store.get_many(&p, &list).await.unwrap();
+    assert_eq!(found.iter().filter(|f| f.is_some()).count(), 50);
+    assert_eq!(
+        served(&endpoint).await - before,
+        1,
+        "a multi-get of 100 keys"
+    );
+
+    let before = served(&endpoint).await;
+    assert_eq!(
+        kv_core::count(&store, &p, &ScanOptions::new())
+            .await
+            .unwrap(),
+        50
+    );
+    assert_eq!(served(&endpoint).await - before, 1, "a count");
+
+    let before = served(&endpoint).await;
+    let options = ScanOptions::new().keys_only().with_page_size(20);
+    let page = kv_core::scan_page(&store, &p, &options).await.unwrap();
+    assert_eq!(page.entries.len(), 20);
+    assert!(page.entries.iter().all(|e| e.value.is_empty()));
+    assert_eq!(served(&endpoint).await - before, 1, "a keys-only page");
+    store.delete_partition(&p).await.unwrap();
 }
 
 #[tokio::test]

@@ -137,12 +137,15 @@ pub(crate) fn bytes<'a>(item: &'a Item, name: &str) -> Result<&'a [u8]> {
 
 /// The value and version of an item.
 pub(crate) fn value_and_version(item: &Item) -> Result<(Value, Version)> {
-    let value = Value::new(bytes(item, V)?)?;
-    let version = match item.get(VER) {
-        Some(AttributeValue::S(s)) => Version::new(s.as_str()).map_err(|_| corrupt(item, VER))?,
-        _ => return Err(corrupt(item, VER)),
-    };
-    Ok((value, version))
+    Ok((Value::new(bytes(item, V)?)?, version_of(item)?))
+}
+
+/// The version of an item.
+pub(crate) fn version_of(item: &Item) -> Result<Version> {
+    match item.get(VER) {
+        Some(AttributeValue::S(s)) => Version::new(s.as_str()).map_err(|_| corrupt(item, VER)),
+        _ => Err(corrupt(item, VER)),
+    }
 }
 
 /// Records the capacity an operation consumed (`metakv_dynamodb_consumed_capacity_units`).

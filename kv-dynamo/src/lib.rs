@@ -18,6 +18,9 @@
 //! - Scans are `Query` with `ConsistentRead`, the range as one key condition (`>`, `>=`, `<`,
 //!   `BETWEEN`), `ScanIndexForward` for direction; empty pages that still carry a
 //!   `LastEvaluatedKey` are followed.
+//! - A multi-get is one `BatchGetItem` with `ConsistentRead`; keys DynamoDB leaves unprocessed
+//!   (an answer over 16 MB, throttling) are asked again. A keys-only scan is the scan's `Query`
+//!   projected to `k, ver`; a count is that `Query` projected to `k`, page after page.
 //! - A batch is one `TransactWriteItems`; the failing index comes from the cancellation reasons.
 //!   Transaction conflicts (nothing applied) are retried up to 5 times.
 //! - `delete_partition` is `Query` + `BatchWriteItem`, resending unprocessed items.

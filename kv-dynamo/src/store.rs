@@ -10,19 +10,19 @@ use aws_sdk_dynamodb::Client;
 use aws_sdk_dynamodb::error::{ProvideErrorMetadata, SdkError};
 use aws_sdk_dynamodb::operation::transact_write_items::TransactWriteItemsError;
 use aws_sdk_dynamodb::types::{
-    AttributeValue, Delete, DeleteRequest, Put, ReturnConsumedCapacity, ReturnValue,
-    TransactWriteItem, WriteRequest,
+    AttributeValue, Delete, DeleteRequest, KeysAndAttributes, Put, ReturnConsumedCapacity,
+    ReturnValue, TransactWriteItem, WriteRequest,
 };
 use kv_core::{
     Batch, BatchOp, Condition, DeleteCondition, Entry, Error, ErrorKind, ExportEntry, ExportPage,
-    Key, KvStore, Lifecycle, Partition, Result, ScanPage, ScanRequest, Value, Version, Versioned,
-    Written,
+    Key, KeyList, KeyRange, KvStore, Lifecycle, Partition, Result, ScanPage, ScanRequest, Value,
+    Version, Versioned, Written,
 };
 
 use crate::DynamoConfig;
 use crate::client::{
     self, Item, K, P, VER, b, bytes, item, key_of, record_capacities, record_capacity,
-    value_and_version,
+    value_and_version, version_of,
 };
 use crate::error::map_sdk;
 use crate::export::{self, Segment};
@@ -394,6 +394,13 @@ impl KvStore for DynamoStore {
         }
         let range = request.range();
         let condition = key_condition(partition, &range.lower, &range.upper);
+        let mut names = condition.expr.names.clone();
+        // A keys-only scan reads the same items but transfers only keys and versions.
+        let projection = request.keys_only().then(|| {
+            names.insert("#k".into(), K.into());
+            names.insert("#ver".into(), VER.into());
+            "#k, #ver"
+        });
         // One more than the page tells whether another page follows.
         let want = request.page_limit() + 1;
         let mut entries = Vec::with_capacity(want);
@@ -406,8 +413,9 @@ impl KvStore for DynamoStore {
                 .query()
                 .table_name(self.table())
                 .key_condition_expression(condition.expr.text.unwrap_or_default())
-                .set_expression_attribute_names(Some(condition.expr.names.clone()))
+                .set_expression_attribute_names(Some(names.clone()))
                 .set_expression_attribute_values(Some(condition.expr.values.clone()))
+                .set_projection_expression(projection.map(str::to_string))
                 .consistent_read(true)
                 .scan_index_forward(!request.reverse())
                 .limit(limit)
@@ -424,7 +432,11 @@ impl KvStore for DynamoStore {
                 {
                     continue;
                 }
-                let (value, version) = value_and_version(found)?;
+                let (value, version) = if request.keys_only() {
+                    (Value::default(), version_of(found)?)
+                } else {
+                    value_and_version(found)?
+                };
                 entries.push(Entry {
                     key: Key::new(k)?,
                     value,
@@ -440,6 +452,102 @@ impl KvStore for DynamoStore {
         let more = entries.len() > request.page_limit();
         entries.truncate(request.page_limit());
         request.page(entries, more)
+    }
+
+    async fn get_many(
+        &self,
+        partition: &Partition,
+        keys: &KeyList,
+    ) -> Result<Vec<Option<Versioned>>> {
+        let client = self.client()?;
+        // One BatchGetItem (it takes 100 keys, the multi-get limit); what DynamoDB leaves
+        // unprocessed (answers over 16 MB, throttling) is asked again with a growing pause.
+        let mut pending = KeysAndAttributes::builder()
+            .set_keys(Some(
+                keys.keys().iter().map(|k| key_of(partition, k)).collect(),
+            ))
+            .consistent_read(true)
+            .build()
+            .map_err(|e| Error::backend("building a multi-get", e))?;
+        let mut found: HashMap<Vec<u8>, Versioned> = HashMap::with_capacity(keys.len());
+        for attempt in 0..12u32 {
+            // Keys left over only because the answer was full go again at once.
+            if attempt > 1 {
+                tokio::time::sleep(Duration::from_millis(25 << attempt.min(6))).await;
+            }
+            let out = client
+                .batch_get_item()
+                .request_items(self.table(), pending)
+                .return_consumed_capacity(TOTAL)
+                .send()
+                .await
+                .map_err(|e| map_sdk("reading entries", false, e))?;
+            record_capacities("get_many", out.consumed_capacity());
+            for item in out
+                .responses
+                .and_then(|mut r| r.remove(self.table()))
+                .unwrap_or_default()
+            {
+                let (value, version) = value_and_version(&item)?;
+                found.insert(bytes(&item, K)?.to_vec(), Versioned { value, version });
+            }
+            match out
+                .unprocessed_keys
+                .and_then(|mut u| u.remove(self.table()))
+            {
+                Some(left) if !left.keys().is_empty() => pending = left,
+                _ => {
+                    return Ok(keys
+                        .keys()
+                        .iter()
+                        .map(|k| found.remove(k.as_bytes()))
+                        .collect());
+                }
+            }
+        }
+        Err(Error::Throttled {
+            retry_after: None,
+            source: Some("unprocessed keys of a multi-get remain".into()),
+        })
+    }
+
+    async fn count(&self, partition: &Partition, range: &KeyRange) -> Result<u64> {
+        let client = self.client()?;
+        let condition = key_condition(partition, &range.lower, &range.upper);
+        let mut names = condition.expr.names.clone();
+        names.insert("#k".into(), K.into());
+        // Only keys come back (the read costs the same as a full query): the boundary keys
+        // an inclusive BETWEEN adds are dropped here, exactly as a scan drops them.
+        let mut n = 0;
+        let mut start: Option<Item> = None;
+        loop {
+            let out = client
+                .query()
+                .table_name(self.table())
+                .key_condition_expression(condition.expr.text.unwrap_or_default())
+                .set_expression_attribute_names(Some(names.clone()))
+                .set_expression_attribute_values(Some(condition.expr.values.clone()))
+                .projection_expression("#k")
+                .consistent_read(true)
+                .set_exclusive_start_key(start.take())
+                .return_consumed_capacity(TOTAL)
+                .send()
+                .await
+                .map_err(|e| map_sdk("counting", false, e))?;
+            record_capacity("count", out.consumed_capacity());
+            for found in out.items() {
+                let k = bytes(found, K)?;
+                if condition.drop_lower.as_deref() != Some(k)
+                    && condition.drop_upper.as_deref() != Some(k)
+                {
+                    n += 1;
+                }
+            }
+            match out.last_evaluated_key {
+                Some(last) => start = Some(last),
+                None => return Ok(n),
+            }
+        }
     }
 
     async fn batch(&self, partition: &Partition, batch: &Batch) -> Result<Vec<Option<Version>>> {

@@ -6,7 +6,10 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use aws_sdk_dynamodb::config::interceptors::BeforeTransmitInterceptorContextRef;
 use aws_sdk_dynamodb::config::{ConfigBag, Intercept, RuntimeComponents};
 use aws_sdk_dynamodb::error::BoxError;
-use kv_core::{Condition, DeleteCondition, ErrorKind, Key, KvStore, Partition, Secret, Value};
+use kv_core::{
+    Condition, DeleteCondition, ErrorKind, Key, KeyList, KvStore, Partition, ScanOptions, Secret,
+    Value,
+};
 use kv_dynamo::{DynamoConfig, DynamoStore};
 
 mod common;
@@ -41,6 +44,51 @@ fn config(endpoint: String, table: &str) -> DynamoConfig {
         auto_create: true,
         ..DynamoConfig::default()
     }
+}
+
+#[tokio::test]
+async fn a_multi_get_a_count_and_a_keys_only_page_are_one_request_each() {
+    let Some(endpoint) = kv_conformance::endpoint("dynamodb-local", "KV_TEST_DYNAMODB_URL") else {
+        return;
+    };
+    let counter = CountRequests::default();
+    let sdk = common::emulator_sdk(&endpoint)
+        .interceptor(counter.clone())
+        .build();
+    let store = DynamoStore::with_client(
+        aws_sdk_dynamodb::Client::from_conf(sdk),
+        &config(endpoint, "metakv-requests"),
+    )
+    .await
+    .unwrap();
+    let p = Partition::try_from(format!("many-{}", std::process::id()).as_str()).unwrap();
+    let keys: Vec<Key> = (0..100)
+        .map(|i| Key::try_from(format!("k{i:03}").as_str()).unwrap())
+        .collect();
+    for k in keys.iter().step_by(2) {
+        let v = Value::try_from("v").unwrap();
+        store.put(&p, k, &v, &Condition::None).await.unwrap();
+    }
+    let sent = |before: usize| counter.0.load(Ordering::SeqCst) - before;
+
+    let before = counter.0.load(Ordering::SeqCst);
+    let list = KeyList::new(keys).unwrap();
+    let found = store.get_many(&p, &list).await.unwrap();
+    assert_eq!(found.iter().filter(|f| f.is_some()).count(), 50);
+    assert_eq!(sent(before), 1, "a multi-get of 100 keys");
+
+    let before = counter.0.load(Ordering::SeqCst);
+    let all = ScanOptions::new();
+    assert_eq!(kv_core::count(&store, &p, &all).await.unwrap(), 50);
+    assert_eq!(sent(before), 1, "a count");
+
+    let before = counter.0.load(Ordering::SeqCst);
+    let options = ScanOptions::new().keys_only().with_page_size(20);
+    let page = kv_core::scan_page(&store, &p, &options).await.unwrap();
+    assert_eq!(page.entries.len(), 20);
+    assert!(page.entries.iter().all(|e| e.value.is_empty()));
+    assert_eq!(sent(before), 1, "a keys-only page");
+    store.delete_partition(&p).await.unwrap();
 }
 
 #[tokio::test]

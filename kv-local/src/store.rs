@@ -5,9 +5,9 @@ use std::sync::{Arc, RwLock};
 
 use async_trait::async_trait;
 use kv_core::{
-    Batch, Condition, DeleteCondition, Entry, Error, ExportEntry, ExportPage, Key, KvStore,
-    Lifecycle, Partition, Result, ScanPage, ScanRequest, Value, Version, Versioned, Written,
-    export_token,
+    Batch, Condition, DeleteCondition, Entry, Error, ExportEntry, ExportPage, Key, KeyList,
+    KeyRange, KvStore, Lifecycle, Partition, Result, ScanPage, ScanRequest, Value, Version,
+    Versioned, Written, export_token,
 };
 use redb::{Database, ReadableDatabase, TableDefinition};
 use tokio::sync::{mpsc, oneshot};
@@ -171,11 +171,15 @@ fn unexpected(reply: Reply) -> Error {
     }
 }
 
-fn entry_of(key: Key, row_value: &[u8]) -> Result<Entry> {
+fn entry_of(key: Key, row_value: &[u8], keys_only: bool) -> Result<Entry> {
     let (version, value) = decode_value(row_value)?;
     Ok(Entry {
         key,
-        value: Value::new(value)?,
+        value: if keys_only {
+            Value::default()
+        } else {
+            Value::new(value)?
+        },
         version: version_token(version),
     })
 }
@@ -266,7 +270,8 @@ impl KvStore for LocalStore {
                     more = true;
                     break;
                 }
-                entries.push(entry_of(Key::new(&k.value()[prefix_len..])?, v.value())?);
+                let key = Key::new(&k.value()[prefix_len..])?;
+                entries.push(entry_of(key, v.value(), request.keys_only())?);
             }
             request.page(entries, more)
         };
@@ -278,6 +283,59 @@ impl KvStore for LocalStore {
         } else {
             self.read("scanning", scan).await
         }
+    }
+
+    async fn get_many(
+        &self,
+        partition: &Partition,
+        keys: &KeyList,
+    ) -> Result<Vec<Option<Versioned>>> {
+        let rows: Vec<Vec<u8>> = keys.keys().iter().map(|k| row_key(partition, k)).collect();
+        // One read transaction: the answers are a snapshot. Few keys read like a get, on the
+        // calling task; more go to the blocking pool like a long scan.
+        let read = move |table: &redb::ReadOnlyTable<&'static [u8], &'static [u8]>| {
+            rows.iter()
+                .map(|row| {
+                    let found = table
+                        .get(row.as_slice())
+                        .map_err(|e| map_redb("reading entries", e))?;
+                    found
+                        .map(|found| {
+                            let (version, value) = decode_value(found.value())?;
+                            Ok(Versioned {
+                                value: Value::new(value)?,
+                                version: version_token(version),
+                            })
+                        })
+                        .transpose()
+                })
+                .collect()
+        };
+        if keys.len() <= INLINE_SCAN_ROWS {
+            self.read_inline("reading entries", read)
+        } else {
+            self.read("reading entries", read).await
+        }
+    }
+
+    async fn count(&self, partition: &Partition, range: &KeyRange) -> Result<u64> {
+        let (lower, upper) = row_range(partition, range);
+        self.read("counting", move |table| {
+            let bounds = (
+                lower.as_ref().map(Vec::as_slice),
+                upper.as_ref().map(Vec::as_slice),
+            );
+            let mut n = 0;
+            for row in table
+                .range::<&[u8]>(bounds)
+                .map_err(|e| map_redb("counting", e))?
+            {
+                row.map_err(|e| map_redb("counting", e))?;
+                n += 1;
+            }
+            Ok(n)
+        })
+        .await
     }
 
     async fn batch(&self, partition: &Partition, batch: &Batch) -> Result<Vec<Option<Version>>> {
@@ -323,7 +381,7 @@ impl KvStore for LocalStore {
                 let (partition, key) = split_row_key(k.value())?;
                 entries.push(ExportEntry {
                     partition,
-                    entry: entry_of(key, v.value())?,
+                    entry: entry_of(key, v.value(), false)?,
                 });
                 if entries.len() == page_size {
                     break;

@@ -86,6 +86,7 @@ pub(crate) fn migrations(names: &Names, config: &PostgresConfig) -> Vec<(i32, St
 /// The statements of the single-key operations; each is one round trip.
 pub(crate) struct Statements {
     pub(crate) get: String,
+    pub(crate) get_many: String,
     pub(crate) upsert: String,
     pub(crate) create: String,
     pub(crate) update: String,
@@ -103,6 +104,9 @@ impl Statements {
         let seq = &names.sequence;
         Self {
             get: format!("SELECT value, version FROM {t} WHERE partition = $1 AND key = $2"),
+            get_many: format!(
+                "SELECT key, value, version FROM {t} WHERE partition = $1 AND key = ANY($2)"
+            ),
             // `inserted` is true on a row the last write created and false on one it replaced;
             // every write sets it, so RETURNING tells created from replaced atomically (the
             // `xmax = 0` trick does not work on partitioned tables).
@@ -139,18 +143,33 @@ impl Statements {
     }
 }
 
-/// A keyset scan: `$1` is the partition, then one parameter per bound, then the limit. The
-/// text depends only on the kinds of bounds and the direction (12 variants, all cacheable).
+/// What a scan statement selects.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Select {
+    /// `key, value, version`.
+    Entries,
+    /// `key, '', version`: the same columns without reading values.
+    Keys,
+    /// `count(*)`, with no order and no limit.
+    Count,
+}
+
+/// A keyset scan: `$1` is the partition, then one parameter per bound, then the limit (none
+/// for a count). The text depends only on what is selected, the kinds of bounds and the
+/// direction (36 variants, all cacheable).
 pub(crate) fn scan(
     names: &Names,
+    select: Select,
     lower: &Bound<Vec<u8>>,
     upper: &Bound<Vec<u8>>,
     reverse: bool,
 ) -> String {
-    let mut sql = format!(
-        "SELECT key, value, version FROM {} WHERE partition = $1",
-        names.table
-    );
+    let columns = match select {
+        Select::Entries => "key, value, version",
+        Select::Keys => "key, ''::bytea, version",
+        Select::Count => "count(*)",
+    };
+    let mut sql = format!("SELECT {columns} FROM {} WHERE partition = $1", names.table);
     let mut n = 1;
     let mut bound = |op: &str| {
         n += 1;
@@ -166,6 +185,9 @@ pub(crate) fn scan(
         Bound::Excluded(_) => bound("<"),
         Bound::Unbounded => {}
     }
+    if select == Select::Count {
+        return sql;
+    }
     let order = if reverse { "DESC" } else { "ASC" };
     format!("{sql} ORDER BY key {order} LIMIT ${}", n + 1)
 }
@@ -179,6 +201,7 @@ mod tests {
         let names = Names::new(&PostgresConfig::default());
         let sql = scan(
             &names,
+            Select::Entries,
             &Bound::Excluded(vec![1]),
             &Bound::Excluded(vec![2]),
             true,
@@ -187,10 +210,25 @@ mod tests {
             sql.ends_with("AND key > $2 AND key < $3 ORDER BY key DESC LIMIT $4"),
             "{sql}"
         );
-        let sql = scan(&names, &Bound::Unbounded, &Bound::Unbounded, false);
+        let sql = scan(
+            &names,
+            Select::Entries,
+            &Bound::Unbounded,
+            &Bound::Unbounded,
+            false,
+        );
         assert!(
             sql.ends_with("WHERE partition = $1 ORDER BY key ASC LIMIT $2"),
             "{sql}"
         );
+        let sql = scan(
+            &names,
+            Select::Count,
+            &Bound::Included(vec![1]),
+            &Bound::Unbounded,
+            false,
+        );
+        assert!(sql.starts_with("SELECT count(*) FROM"), "{sql}");
+        assert!(sql.ends_with("WHERE partition = $1 AND key >= $2"), "{sql}");
     }
 }

@@ -7,15 +7,15 @@ use async_trait::async_trait;
 use deadpool_postgres::{Manager, ManagerConfig, Object, Pool, RecyclingMethod, Runtime};
 use kv_core::{
     Batch, BatchOp, Condition, DeleteCondition, Entry, Error, ExportEntry, ExportPage, Key,
-    KvStore, Lifecycle, Partition, Result, ScanPage, ScanRequest, Value, Version, Versioned,
-    Written, export_token,
+    KeyList, KeyRange, KvStore, Lifecycle, Partition, Result, ScanPage, ScanRequest, Value,
+    Version, Versioned, Written, export_token,
 };
 use tokio_postgres::Row;
 use tokio_postgres::types::ToSql;
 
 use crate::PostgresConfig;
 use crate::error::{is_retryable_conflict, map_pg, map_pool};
-use crate::sql::{self, Names, Statements};
+use crate::sql::{self, Names, Select, Statements};
 
 /// Attempts of a batch transaction that the server aborted for a deadlock or serialization
 /// conflict (it was rolled back, so running it again is safe).
@@ -173,6 +173,18 @@ fn version_number(v: &Version) -> Option<i64> {
     u64::from_str_radix(v.as_str(), 16)
         .ok()
         .and_then(|n| i64::try_from(n).ok())
+}
+
+/// The parameters of a [`sql::scan`] statement before its limit: the partition, then one per
+/// bound.
+fn range_params<'a>(partition: &'a &[u8], range: &'a KeyRange) -> Vec<&'a (dyn ToSql + Sync)> {
+    let mut params: Vec<&(dyn ToSql + Sync)> = vec![partition];
+    for bound in [&range.lower, &range.upper] {
+        if let std::ops::Bound::Included(b) | std::ops::Bound::Excluded(b) = bound {
+            params.push(b);
+        }
+    }
+    params
 }
 
 fn entry(row: &Row, key: Vec<u8>, value_col: usize) -> Result<Entry> {
@@ -461,8 +473,14 @@ impl KvStore for PostgresStore {
             return Ok(request.empty_page());
         }
         let range = request.range();
+        let select = if request.keys_only() {
+            Select::Keys
+        } else {
+            Select::Entries
+        };
         let text = sql::scan(
             &self.inner.names,
+            select,
             &range.lower,
             &range.upper,
             request.reverse(),
@@ -470,12 +488,7 @@ impl KvStore for PostgresStore {
         let p = partition.as_bytes();
         // One more row than the page holds tells whether another page follows.
         let limit = request.page_limit() as i64 + 1;
-        let mut params: Vec<&(dyn ToSql + Sync)> = vec![&p];
-        for bound in [&range.lower, &range.upper] {
-            if let std::ops::Bound::Included(b) | std::ops::Bound::Excluded(b) = bound {
-                params.push(b);
-            }
-        }
+        let mut params = range_params(&p, range);
         params.push(&limit);
         let fail = |e| map_pg("scanning", false, e);
         let statement = client.prepare_cached(&text).await.map_err(fail)?;
@@ -487,6 +500,56 @@ impl KvStore for PostgresStore {
             .map(|row| entry(row, row.get(0), 1))
             .collect::<Result<Vec<_>>>()?;
         request.page(entries, more)
+    }
+
+    async fn get_many(
+        &self,
+        partition: &Partition,
+        keys: &KeyList,
+    ) -> Result<Vec<Option<Versioned>>> {
+        let client = self.client().await?;
+        let fail = |e| map_pg("reading entries", false, e);
+        let statement = client
+            .prepare_cached(&self.inner.sql.get_many)
+            .await
+            .map_err(fail)?;
+        let wanted: Vec<&[u8]> = keys.keys().iter().map(Key::as_bytes).collect();
+        // One statement: `key = ANY($2)`, one index probe per key.
+        let rows = client
+            .query(&statement, &[&partition.as_bytes(), &wanted])
+            .await
+            .map_err(fail)?;
+        let mut found = std::collections::HashMap::with_capacity(rows.len());
+        for row in &rows {
+            let e = entry(row, row.get(0), 1)?;
+            found.insert(e.key, (e.value, e.version));
+        }
+        Ok(keys
+            .keys()
+            .iter()
+            .map(|k| {
+                found
+                    .remove(k)
+                    .map(|(value, version)| Versioned { value, version })
+            })
+            .collect())
+    }
+
+    async fn count(&self, partition: &Partition, range: &KeyRange) -> Result<u64> {
+        let client = self.client().await?;
+        let text = sql::scan(
+            &self.inner.names,
+            Select::Count,
+            &range.lower,
+            &range.upper,
+            false,
+        );
+        let p = partition.as_bytes();
+        let params = range_params(&p, range);
+        let fail = |e| map_pg("counting", false, e);
+        let statement = client.prepare_cached(&text).await.map_err(fail)?;
+        let row = client.query_one(&statement, &params).await.map_err(fail)?;
+        Ok(row.get::<_, i64>(0) as u64)
     }
 
     async fn batch(&self, partition: &Partition, batch: &Batch) -> Result<Vec<Option<Version>>> {

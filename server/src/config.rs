@@ -36,6 +36,69 @@ pub struct Config {
     pub server: ServerConfig,
     /// Logging.
     pub log: LogConfig,
+    /// Traces.
+    pub telemetry: TelemetryConfig,
+}
+
+/// `[telemetry]`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TelemetryConfig {
+    /// `[telemetry.otlp]`: trace export.
+    pub otlp: OtlpConfig,
+}
+
+/// `[telemetry.otlp]`: OpenTelemetry traces over OTLP/HTTP, off unless `endpoint` is set. Each
+/// request is a server span (`PUT /v1/p/{partition}/k/{key}`: the route, never the key),
+/// continuing the caller's W3C `traceparent`; each database call inside it a client span
+/// (`kv.put`, with `db.system`). Headers such as authentication come from the standard
+/// `OTEL_EXPORTER_OTLP_HEADERS` variable.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct OtlpConfig {
+    /// The collector's OTLP/HTTP base URL, e.g. `http://otel-collector:4318`; spans go to
+    /// `<endpoint>/v1/traces`. Empty or absent: no export.
+    pub endpoint: Option<String>,
+    /// `http/protobuf` (default) or `http/json`.
+    pub protocol: OtlpProtocol,
+    /// The `service.name` resource attribute.
+    pub service_name: String,
+    /// Fraction of new traces sampled, 0.0 to 1.0; a caller's sampled `traceparent` is always
+    /// followed.
+    pub sample_ratio: f64,
+}
+
+impl Default for OtlpConfig {
+    fn default() -> Self {
+        Self {
+            endpoint: None,
+            protocol: OtlpProtocol::default(),
+            service_name: "metakv".into(),
+            sample_ratio: 1.0,
+        }
+    }
+}
+
+impl OtlpConfig {
+    /// The endpoint, when export is on.
+    pub fn enabled_endpoint(&self) -> Option<&str> {
+        self.endpoint
+            .as_deref()
+            .map(str::trim)
+            .filter(|e| !e.is_empty())
+    }
+}
+
+/// The OTLP/HTTP encoding.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum OtlpProtocol {
+    /// Protobuf, the OTLP default.
+    #[default]
+    #[serde(rename = "http/protobuf")]
+    HttpProtobuf,
+    /// JSON.
+    #[serde(rename = "http/json")]
+    HttpJson,
 }
 
 /// `[database]`: `type` picks the backend; each backend has its own section.
@@ -371,6 +434,27 @@ impl Config {
                     kv_core::limits::MAX_VALUE_LEN
                 ),
             ));
+        }
+        let otlp = &self.telemetry.otlp;
+        if !(0.0..=1.0).contains(&otlp.sample_ratio) {
+            return Err(Error::config(
+                "telemetry.otlp.sample_ratio",
+                format!("expected 0.0 to 1.0, got {}", otlp.sample_ratio),
+            ));
+        }
+        if let Some(endpoint) = otlp.enabled_endpoint() {
+            if !cfg!(feature = "otlp") {
+                return Err(Error::config(
+                    "telemetry.otlp.endpoint",
+                    "this build has no OTLP exporter; rebuild with --features otlp",
+                ));
+            }
+            if !(endpoint.starts_with("http://") || endpoint.starts_with("https://")) {
+                return Err(Error::config(
+                    "telemetry.otlp.endpoint",
+                    "expected an http:// or https:// URL of the collector (e.g. http://otel-collector:4318)",
+                ));
+            }
         }
         if self.server.request_timeout_secs == 0 {
             return Err(Error::config(

@@ -36,6 +36,7 @@ pub mod http;
 pub mod metrics;
 pub mod pending;
 pub mod progress;
+pub mod telemetry;
 
 pub use config::Config;
 pub use factory::{inspect, open_store, provision};

@@ -8,8 +8,8 @@ use std::sync::Arc;
 use clap::{Args, Parser, Subcommand};
 use futures::TryStreamExt;
 use kv_core::{
-    Condition, DeleteCondition, ErrorKind, Key, KvStore, KvStoreExt, Partition, ScanOptions, Value,
-    Version,
+    Condition, DeleteCondition, ErrorKind, Key, KeyList, KvStore, KvStoreExt, Partition,
+    ScanOptions, Value, Version,
 };
 use metakv::config::{Config, LogFormat};
 use metakv::http::{self, Tokens};
@@ -95,6 +95,35 @@ enum Command {
         #[arg(long, value_enum, default_value_t)]
         output: Output,
     },
+    /// Read several keys of one partition at once (one round trip where the backend allows):
+    /// `key<TAB>version<TAB>value` per key found, `key<TAB>-` per key absent, in the order given.
+    GetMany {
+        /// The partition.
+        partition: String,
+        /// The keys (1 to 100, each once).
+        #[arg(required = true, num_args = 1..)]
+        keys: Vec<String>,
+        /// Partition, keys and values are standard base64 instead of text.
+        #[arg(long)]
+        base64: bool,
+        /// Text lines or JSON lines (`null` for an absent key).
+        #[arg(long, value_enum, default_value_t)]
+        output: Output,
+    },
+    /// Count a partition's entries (all, or those with a prefix).
+    Count {
+        /// The partition.
+        partition: String,
+        /// Only keys with this prefix.
+        #[arg(long)]
+        prefix: Option<String>,
+        /// Partition and prefix are standard base64.
+        #[arg(long)]
+        base64: bool,
+        /// Text (the number) or JSON (`{"count":N}`).
+        #[arg(long, value_enum, default_value_t)]
+        output: Output,
+    },
     /// List a partition's entries: `key<TAB>version<TAB>value`, one per line.
     Scan {
         /// The partition.
@@ -108,6 +137,9 @@ enum Command {
         /// Decreasing key order.
         #[arg(long)]
         reverse: bool,
+        /// Keys and versions only (`key<TAB>version`); values are not read.
+        #[arg(long)]
+        keys_only: bool,
         /// Arguments and output are standard base64 instead of text.
         #[arg(long)]
         base64: bool,
@@ -268,14 +300,34 @@ fn decode(text: &str, base64: bool, what: &str) -> kv_core::Result<Vec<u8>> {
     }
 }
 
-/// An entry as `--output json` prints it (the HTTP API's item).
-fn json_item(key: &[u8], version: &Version, value: &[u8]) -> String {
+/// An entry as `--output json` prints it (the HTTP API's item; no value for keys only).
+fn json_item(key: &[u8], version: &Version, value: Option<&[u8]>) -> String {
     serde_json::to_string(&metakv::api::Item {
         key: metakv::api::b64(key),
-        value: metakv::api::b64(value),
+        value: value.map(metakv::api::b64),
         version: version.to_string(),
     })
     .expect("an item serializes")
+}
+
+/// One line of `scan` or `get-many`: `key<TAB>version<TAB>value` (`key<TAB>version` without a
+/// value), or the JSON item.
+fn entry_line(
+    output: Output,
+    base64: bool,
+    key: &[u8],
+    version: &Version,
+    value: Option<&[u8]>,
+) -> String {
+    match (output, value) {
+        (Output::Json, _) => json_item(key, version, value) + "\n",
+        (Output::Text, Some(value)) => format!(
+            "{}\t{version}\t{}\n",
+            show(key, base64),
+            show(value, base64)
+        ),
+        (Output::Text, None) => format!("{}\t{version}\n", show(key, base64)),
+    }
 }
 
 fn show(bytes: &[u8], base64: bool) -> String {
@@ -301,8 +353,16 @@ fn exit_for(e: &kv_core::Error) -> ExitCode {
 /// Logs go to stderr: at `log.level` for `serve`, warnings only (more with `-v`) for the
 /// operator commands, whose stdout and stderr scripts read. Colours only on a terminal and
 /// without `NO_COLOR`.
-fn init_logging(config: &Config, serving: bool, verbose: u8) {
+/// `serve` also starts the trace exporter when `telemetry.otlp.endpoint` is set.
+fn init_logging(
+    config: &Config,
+    serving: bool,
+    verbose: u8,
+) -> kv_core::Result<metakv::telemetry::Traces> {
     use std::io::IsTerminal as _;
+    use tracing_subscriber::Layer as _;
+    use tracing_subscriber::layer::SubscriberExt as _;
+    use tracing_subscriber::util::SubscriberInitExt as _;
     let level = match (serving, verbose) {
         (true, 0) => config.log.level.as_str(),
         // The AWS SDK warns about each credentials provider it tries; the error says it all.
@@ -314,14 +374,21 @@ fn init_logging(config: &Config, serving: bool, verbose: u8) {
     let filter = tracing_subscriber::EnvFilter::try_from_default_env()
         .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
     let colour = std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none();
-    let builder = tracing_subscriber::fmt()
-        .with_env_filter(filter)
+    let lines = tracing_subscriber::fmt::layer()
         .with_ansi(colour)
         .with_writer(std::io::stderr);
-    match config.log.format {
-        LogFormat::Json => builder.json().init(),
-        LogFormat::Text => builder.init(),
-    }
+    let mut layers = vec![match config.log.format {
+        LogFormat::Json => lines.json().with_filter(filter).boxed(),
+        LogFormat::Text => lines.with_filter(filter).boxed(),
+    }];
+    let (exporter, traces) = if serving {
+        metakv::telemetry::start(&config.telemetry.otlp)?
+    } else {
+        (None, metakv::telemetry::Traces::default())
+    };
+    layers.extend(exporter);
+    tracing_subscriber::registry().with(layers).init();
+    Ok(traces)
 }
 
 async fn shutdown_signal() {
@@ -345,7 +412,11 @@ async fn shutdown_signal() {
     }
 }
 
-async fn serve(mut config: Config, listen: Option<std::net::SocketAddr>) -> kv_core::Result<()> {
+async fn serve(
+    mut config: Config,
+    listen: Option<std::net::SocketAddr>,
+    traced: bool,
+) -> kv_core::Result<()> {
     if let Some(listen) = listen {
         config.server.listen = listen;
     }
@@ -362,7 +433,10 @@ async fn serve(mut config: Config, listen: Option<std::net::SocketAddr>) -> kv_c
         }
         Err(e) => return Err(e),
     };
-    let router = http::router(Arc::clone(&store), Some(metrics), tokens, &config.server);
+    let mut router = http::router(Arc::clone(&store), Some(metrics), tokens, &config.server);
+    if traced {
+        router = metakv::telemetry::traced(router);
+    }
     let listener =
         std::net::TcpListener::bind(config.server.listen).map_err(|e| kv_core::Error::Config {
             key: "server.listen".into(),
@@ -809,7 +883,7 @@ async fn run(cli: Cli) -> Result<(), ExitCode> {
         print!("{}", config.to_masked_toml());
         return Ok(());
     }
-    init_logging(&config, serving, cli.verbose);
+    let traces = init_logging(&config, serving, cli.verbose).map_err(|e| exit_for(&e))?;
     for name in &unmatched {
         let warning = metakv::config::unmatched_warning(name);
         if serving {
@@ -824,6 +898,8 @@ async fn run(cli: Cli) -> Result<(), ExitCode> {
             | Command::Put { .. }
             | Command::Delete { .. }
             | Command::Scan { .. }
+            | Command::GetMany { .. }
+            | Command::Count { .. }
             | Command::Dump { .. }
             | Command::Load { .. }
             | Command::Bench { .. }
@@ -831,11 +907,13 @@ async fn run(cli: Cli) -> Result<(), ExitCode> {
     if cli.url.is_some() && !through_server {
         return Err(exit_for(&kv_core::Error::config(
             "--url",
-            "only get, put, delete, scan, dump, load and bench go through a server; the other commands work on the configured backend itself",
+            "only get, get-many, put, delete, scan, count, dump, load and bench go through a server; the other commands work on the configured backend itself",
         )));
     }
     if let Command::Serve { listen } = cli.command {
-        return serve(config, listen).await.map_err(|e| exit_for(&e));
+        let served = serve(config, listen, traces.enabled()).await;
+        traces.shutdown();
+        return served.map_err(|e| exit_for(&e));
     }
     if let Command::Check {
         json,
@@ -949,7 +1027,7 @@ async fn operate(store: &Arc<dyn KvStore>, command: Command) -> Result<(), ExitC
                 Some(found) if output == Output::Json => {
                     println!(
                         "{}",
-                        json_item(k.as_bytes(), &found.version, found.value.as_bytes())
+                        json_item(k.as_bytes(), &found.version, Some(found.value.as_bytes()))
                     );
                 }
                 Some(found) => {
@@ -1031,6 +1109,7 @@ async fn operate(store: &Arc<dyn KvStore>, command: Command) -> Result<(), ExitC
             prefix,
             limit,
             reverse,
+            keys_only,
             base64,
             output,
         } => {
@@ -1043,21 +1122,66 @@ async fn operate(store: &Arc<dyn KvStore>, command: Command) -> Result<(), ExitC
                 .map_err(fail)?;
             options.limit = limit;
             options.reverse = reverse;
+            options.keys_only = keys_only;
             let mut entries = store.scan(&p, options);
             let mut out = std::io::stdout().lock();
             while let Some(e) = entries.try_next().await.map_err(fail)? {
-                let line = if output == Output::Json {
-                    json_item(e.key.as_bytes(), &e.version, e.value.as_bytes()) + "\n"
-                } else {
-                    format!(
-                        "{}\t{}\t{}\n",
-                        show(e.key.as_bytes(), base64),
-                        e.version,
-                        show(e.value.as_bytes(), base64)
-                    )
+                let value = (!keys_only).then(|| e.value.as_bytes());
+                let line = entry_line(output, base64, e.key.as_bytes(), &e.version, value);
+                out.write_all(line.as_bytes())
+                    .map_err(|_| ExitCode::from(1))?;
+            }
+        }
+        Command::GetMany {
+            partition,
+            keys,
+            base64,
+            output,
+        } => {
+            let p = Partition::new(decode(&partition, base64, "the partition").map_err(fail)?)
+                .map_err(fail)?;
+            let keys = keys
+                .iter()
+                .enumerate()
+                .map(|(i, k)| Key::new(decode(k, base64, &format!("key {}", i + 1))?))
+                .collect::<kv_core::Result<Vec<_>>>()
+                .and_then(KeyList::new)
+                .map_err(fail)?;
+            let found = store.get_many(&p, &keys).await.map_err(fail)?;
+            let mut out = std::io::stdout().lock();
+            for (k, item) in keys.keys().iter().zip(found) {
+                let line = match (item, output) {
+                    (Some(v), _) => entry_line(
+                        output,
+                        base64,
+                        k.as_bytes(),
+                        &v.version,
+                        Some(v.value.as_bytes()),
+                    ),
+                    (None, Output::Json) => "null\n".to_string(),
+                    (None, Output::Text) => format!("{}\t-\n", show(k.as_bytes(), base64)),
                 };
                 out.write_all(line.as_bytes())
                     .map_err(|_| ExitCode::from(1))?;
+            }
+        }
+        Command::Count {
+            partition,
+            prefix,
+            base64,
+            output,
+        } => {
+            let p = Partition::new(decode(&partition, base64, "the partition").map_err(fail)?)
+                .map_err(fail)?;
+            let mut options = ScanOptions::new();
+            options.prefix = prefix
+                .map(|x| decode(&x, base64, "--prefix"))
+                .transpose()
+                .map_err(fail)?;
+            let count = kv_core::count(&**store, &p, &options).await.map_err(fail)?;
+            match output {
+                Output::Json => println!("{}", serde_json::json!({ "count": count })),
+                Output::Text => println!("{count}"),
             }
         }
         Command::Serve { .. }

@@ -36,6 +36,24 @@ fn metakv(env: &[(&str, &str)], args: &[&str], stdin: Option<&[u8]>) -> Output {
     child.wait_with_output().unwrap()
 }
 
+/// The version of the binary key `00 ff` in partition `branches`, read through `env`'s server.
+fn binary_key_version(env: &[(&str, &str)]) -> String {
+    let out = metakv(
+        env,
+        &[
+            "get",
+            "YnJhbmNoZXM=",
+            "AP8=",
+            "--base64",
+            "--output",
+            "json",
+        ],
+        None,
+    );
+    let item: Json = serde_json::from_str(&stdout(&out)).unwrap();
+    item["version"].as_str().unwrap().to_string()
+}
+
 fn stdout(out: &Output) -> String {
     String::from_utf8(out.stdout.clone()).unwrap()
 }
@@ -114,6 +132,54 @@ async fn the_cli_goes_through_a_running_server_that_holds_the_embedded_store() {
     assert_eq!(lines[0]["key"], "AP8=");
     assert_eq!(lines[0]["value"], "AAEC");
     assert_eq!(lines[1]["key"], "bWFpbg==");
+
+    // Several keys at once, keys only, and a count, in text and JSON.
+    let out = metakv(&env, &["get-many", "branches", "main", "gone"], None);
+    assert!(out.status.success(), "{}", stderr(&out));
+    assert_eq!(
+        stdout(&out),
+        format!("main\t{version}\tcommit-2\ngone\t-\n")
+    );
+    let out = metakv(
+        &env,
+        &["get-many", "branches", "gone", "main", "--output", "json"],
+        None,
+    );
+    let lines: Vec<Json> = stdout(&out)
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    assert_eq!(lines[0], Json::Null);
+    assert_eq!(lines[1]["value"], "Y29tbWl0LTI=");
+    let out = metakv(&env, &["get-many", "branches", "main", "main"], None);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(stderr(&out).contains("repeats"), "{}", stderr(&out));
+    let out = metakv(&env, &["scan", "branches", "--keys-only"], None);
+    assert_eq!(
+        stdout(&out),
+        format!(
+            "\\x00\\xff\t{}\nmain\t{version}\n",
+            binary_key_version(&env)
+        )
+    );
+    let out = metakv(
+        &env,
+        &["scan", "branches", "--keys-only", "--output", "json"],
+        None,
+    );
+    assert!(
+        stdout(&out).lines().all(|l| !l.contains("value")),
+        "{}",
+        stdout(&out)
+    );
+    let out = metakv(&env, &["count", "branches"], None);
+    assert_eq!(stdout(&out), "2\n");
+    let out = metakv(
+        &env,
+        &["count", "branches", "--prefix", "ma", "--output", "json"],
+        None,
+    );
+    assert_eq!(stdout(&out).trim(), r#"{"count":1}"#);
 
     // A dump through the server names it as the source.
     let file = dir.path().join("through-server.jsonl");

@@ -149,6 +149,16 @@ token_file = "/etc/metakv/auth/{{ .Values.server.auth.key }}"
 [log]
 format = {{ .Values.server.log.format | quote }}
 level = {{ .Values.server.log.level | quote }}
+{{- with .Values.server.telemetry.otlp }}
+{{- if .endpoint }}
+
+[telemetry.otlp]
+endpoint = {{ .endpoint | quote }}
+protocol = {{ .protocol | quote }}
+service_name = {{ .serviceName | quote }}
+sample_ratio = {{ printf "%.6f" (float64 .sampleRatio) }}
+{{- end }}
+{{- end }}
 {{- end -}}
 
 {{/* Secret references as environment variables (values never leave their Secret). */}}

@@ -222,6 +222,23 @@ def test_an_unknown_backend_type_is_an_error():
     assert "database.type" in err or "type" in err, err
 
 
+def test_traces_are_exported_only_when_an_endpoint_is_given(tmp_path):
+    assert "telemetry" not in tomllib.loads(config_of(render()))
+    objects = render({"server": {"telemetry": {"otlp": {
+        "endpoint": "http://otel-collector.observability:4318", "protocol": "http/json", "sampleRatio": 0.25}}}})
+    text = config_of(objects)
+    assert tomllib.loads(text)["telemetry"]["otlp"] == {
+        "endpoint": "http://otel-collector.observability:4318", "protocol": "http/json",
+        "service_name": "metakv", "sample_ratio": 0.25}
+    (tmp_path / "config.toml").write_text(text.replace("/etc/metakv/", f"{tmp_path}/"))
+    env = {k: v for k, v in os.environ.items() if not k.startswith("METAKV_")}
+    env["METAKV_CONFIG"] = str(tmp_path / "config.toml")
+    out = subprocess.run([METAKV, "config", "show"], env=env, capture_output=True, text=True)
+    assert out.returncode == 0, out.stderr
+    assert 'protocol = "http/json"' in out.stdout, out.stdout
+    assert "server" in render_error({"server": {"telemetry": {"otlp": {"endpoint": "otel:4318"}}}})
+
+
 def test_tokens_come_from_a_secret_file():
     objects = render({"server": {"auth": {"existingSecret": "tok", "key": "list"}}})
     config = tomllib.loads(config_of(objects))

@@ -29,6 +29,12 @@ pub async fn closed_store_refuses_every_operation(ctx: &TestContext) {
         closed,
     );
     assert_kind(scan_all(&store, &p, ScanOptions::new()).await, closed);
+    let keys = kv_core::KeyList::new(vec![key("k")]).unwrap();
+    assert_kind(store.get_many(&p, &keys).await, closed);
+    assert_kind(
+        kv_core::count(&*store, &p, &ScanOptions::new()).await,
+        closed,
+    );
     let batch = Batch::new(vec![BatchOp::Delete {
         key: key("k"),
         condition: DeleteCondition::None,

@@ -15,6 +15,7 @@ mod conditions;
 mod lifecycle;
 mod limits;
 mod model;
+mod reads;
 mod scan;
 
 pub use admin::*;
@@ -25,6 +26,7 @@ pub use conditions::*;
 pub use lifecycle::*;
 pub use limits::*;
 pub use model::*;
+pub use reads::*;
 pub use scan::*;
 
 /// A key from bytes that are known to be valid.

@@ -6,8 +6,8 @@ use axum::extract::{RawQuery, State};
 use axum::http::{HeaderMap, HeaderValue, StatusCode, Uri, header};
 use axum::response::{IntoResponse, Response};
 use kv_core::{
-    Batch, BatchOp, Condition, DeleteCondition, Error, Key, Partition, Result, ScanOptions, Value,
-    Version,
+    Batch, BatchOp, Condition, DeleteCondition, Error, Key, KeyList, Partition, Result,
+    ScanOptions, Value, Version,
 };
 use serde::de::DeserializeOwned;
 
@@ -15,8 +15,9 @@ use super::AppState;
 use super::error::ApiError;
 use super::path::decode_segment;
 use crate::api::{
-    BatchOpJson, BatchRequest, BatchResponse, ExportItem, ExportQuery, ExportResponse, Item,
-    PutResponse, ScanQuery, ScanResponse, b64, unb64, unb64_query,
+    BatchOpJson, BatchRequest, BatchResponse, CountQuery, CountResponse, ExportItem, ExportQuery,
+    ExportResponse, GetManyRequest, GetManyResponse, Item, PutResponse, ScanQuery, ScanResponse,
+    b64, unb64, unb64_query,
 };
 
 type ApiResult<T> = std::result::Result<T, ApiError>;
@@ -32,6 +33,10 @@ enum Target {
     Key(Partition, Key),
     /// `/v1/p/{partition}/batch`
     Batch(Partition),
+    /// `/v1/p/{partition}/get`
+    GetMany(Partition),
+    /// `/v1/p/{partition}/count`
+    Count(Partition),
 }
 
 fn target(uri: &Uri) -> ApiResult<Target> {
@@ -47,6 +52,8 @@ fn target(uri: &Uri) -> ApiResult<Target> {
         [_, "k"] => Target::Keys(partition()?),
         [_, "k", key] => Target::Key(partition()?, Key::new(decode_segment(key, "key")?)?),
         [_, "batch"] => Target::Batch(partition()?),
+        [_, "get"] => Target::GetMany(partition()?),
+        [_, "count"] => Target::Count(partition()?),
         _ => {
             return Err(ApiError::not_found(
                 "no such route (encode `/` in partitions and keys as %2F)",
@@ -73,6 +80,9 @@ pub async fn on_get(
     match target(&uri)? {
         Target::Key(p, k) => get_key(state, p, k, &headers).await,
         Target::Keys(p) => scan(state, p, query).await.map(IntoResponse::into_response),
+        Target::Count(p) => count(state, p, query)
+            .await
+            .map(IntoResponse::into_response),
         _ => Err(method_not_allowed()),
     }
 }
@@ -109,6 +119,9 @@ pub async fn on_delete(
 pub async fn on_post(state: State<AppState>, uri: Uri, body: Bytes) -> ApiResult<Response> {
     match target(&uri)? {
         Target::Batch(p) => batch(state, p, body).await.map(IntoResponse::into_response),
+        Target::GetMany(p) => get_many(state, p, body)
+            .await
+            .map(IntoResponse::into_response),
         _ => Err(method_not_allowed()),
     }
 }
@@ -272,17 +285,13 @@ async fn scan(
     RawQuery(raw): RawQuery,
 ) -> ApiResult<Json<ScanResponse>> {
     let q: ScanQuery = query(raw)?;
-    let bound =
-        |v: &Option<String>, name: &str| v.as_deref().map(|b| unb64_query(b, name)).transpose();
     let options = ScanOptions {
-        prefix: bound(&q.prefix, "prefix")?,
-        start: bound(&q.start, "start")?,
-        after: bound(&q.after, "after")?,
-        end: bound(&q.end, "end")?,
         reverse: q.reverse.unwrap_or(false),
         limit: q.limit,
         page_size: q.page_size,
         page_token: q.page_token,
+        keys_only: q.keys_only.unwrap_or(false),
+        ..bounds([&q.prefix, &q.start, &q.after, &q.end])?
     };
     let page = kv_core::scan_page(&*state.store, &p, &options).await?;
     Ok(Json(ScanResponse {
@@ -291,11 +300,67 @@ async fn scan(
             .into_iter()
             .map(|e| Item {
                 key: b64(e.key.as_bytes()),
-                value: b64(e.value.as_bytes()),
+                value: (!options.keys_only).then(|| b64(e.value.as_bytes())),
                 version: e.version.to_string(),
             })
             .collect(),
         next_page_token: page.next_page_token,
+    }))
+}
+
+/// Scan options with the query's bounds `[prefix, start, after, end]` (base64) and nothing else.
+fn bounds([prefix, start, after, end]: [&Option<String>; 4]) -> Result<ScanOptions> {
+    let bound =
+        |v: &Option<String>, name: &str| v.as_deref().map(|b| unb64_query(b, name)).transpose();
+    Ok(ScanOptions {
+        prefix: bound(prefix, "prefix")?,
+        start: bound(start, "start")?,
+        after: bound(after, "after")?,
+        end: bound(end, "end")?,
+        ..ScanOptions::default()
+    })
+}
+
+/// `GET /v1/p/{partition}/count?prefix=&start=&after=&end=`
+async fn count(
+    State(state): State<AppState>,
+    p: Partition,
+    RawQuery(raw): RawQuery,
+) -> ApiResult<Json<CountResponse>> {
+    let q: CountQuery = query(raw)?;
+    let options = bounds([&q.prefix, &q.start, &q.after, &q.end])?;
+    let count = kv_core::count(&*state.store, &p, &options).await?;
+    Ok(Json(CountResponse { count }))
+}
+
+/// `POST /v1/p/{partition}/get` with `{"keys":[...]}`
+async fn get_many(
+    State(state): State<AppState>,
+    p: Partition,
+    body: Bytes,
+) -> ApiResult<Json<GetManyResponse>> {
+    let request: GetManyRequest = serde_json::from_slice(&body)
+        .map_err(|e| Error::invalid(format!("bad multi-get body: {e}")))?;
+    let keys = request
+        .keys
+        .iter()
+        .enumerate()
+        .map(|(i, k)| Key::new(unb64(k, &format!("keys[{i}]"))?))
+        .collect::<Result<Vec<_>>>()?;
+    let found = state.store.get_many(&p, &KeyList::new(keys)?).await?;
+    Ok(Json(GetManyResponse {
+        items: request
+            .keys
+            .into_iter()
+            .zip(found)
+            .map(|(key, item)| {
+                item.map(|v| Item {
+                    key,
+                    value: Some(b64(v.value.as_bytes())),
+                    version: v.version.to_string(),
+                })
+            })
+            .collect(),
     }))
 }
 
